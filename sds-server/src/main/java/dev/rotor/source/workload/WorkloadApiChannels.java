@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
@@ -62,6 +63,9 @@ final class WorkloadApiChannels {
         keepalive(NettyChannelBuilder.forAddress(new DomainSocketAddress(address.path().toString())))
             .eventLoopGroup(loop.get())
             .channelType(EpollDomainSocketChannel.class)
+            // gRPC sets TCP keepalive on every socket; a Unix socket has none, and Netty would warn on
+            // every (re)connect that the option is unknown. A null value removes the option.
+            .withOption(ChannelOption.SO_KEEPALIVE, null)
             // A socket path is no authority; the agent ignores it, grpc-go clients send "localhost" too.
             .overrideAuthority("localhost")
             .usePlaintext()

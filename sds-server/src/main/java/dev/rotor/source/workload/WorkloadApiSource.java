@@ -233,7 +233,14 @@ public final class WorkloadApiSource implements IdentitySource {
   }
 
   private static String describe(Status status) {
-    String detail = status.getDescription() == null ? "" : " (" + status.getDescription() + ")";
+    String description = status.getDescription() == null ? "" : status.getDescription();
+    Throwable cause = status.getCause();
+    if (cause != null) {
+      // "io exception" alone does not say whether the socket is missing or refused.
+      String because = cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+      description = description.isEmpty() ? because : description + ": " + because;
+    }
+    String detail = description.isEmpty() ? "" : " (" + description + ")";
     switch (status.getCode()) {
       case OK:
         return "the agent ended the FetchX509SVID stream";
