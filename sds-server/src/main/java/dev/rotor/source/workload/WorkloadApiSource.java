@@ -188,7 +188,9 @@ public final class WorkloadApiSource implements IdentitySource {
     IdentitySnapshot snapshot;
     try {
       snapshot = X509SvidResponses.toSnapshot(response);
-    } catch (MalformedResponseException e) {
+    } catch (MalformedResponseException | RuntimeException e) {
+      // A RuntimeException here would be a bug in the conversion; still skip the response and keep
+      // the stream flowing rather than stall it with no further request(1).
       report("the agent sent a response that cannot be used, waiting for the next one: " + e.getMessage(), e);
       from.request(1);
       return;
@@ -233,14 +235,14 @@ public final class WorkloadApiSource implements IdentitySource {
   }
 
   private static String describe(Status status) {
-    String description = status.getDescription() == null ? "" : status.getDescription();
+    String text = status.getDescription() == null ? "" : status.getDescription();
     Throwable cause = status.getCause();
     if (cause != null) {
       // "io exception" alone does not say whether the socket is missing or refused.
       String because = cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
-      description = description.isEmpty() ? because : description + ": " + because;
+      text = text.isEmpty() ? because : text + ": " + because;
     }
-    String detail = description.isEmpty() ? "" : " (" + description + ")";
+    String detail = text.isEmpty() ? "" : " (" + text + ")";
     switch (status.getCode()) {
       case OK:
         return "the agent ended the FetchX509SVID stream";
