@@ -25,6 +25,8 @@ import java.util.Set;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Accepts a TLS peer only if it presents an X.509-SVID that chains (PKIX) to the
@@ -38,6 +40,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * a client the server IDs it expects.
  */
 public final class SpiffeTrustManager extends X509ExtendedTrustManager {
+
+  private static final Logger log = LoggerFactory.getLogger(SpiffeTrustManager.class);
 
   private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
   private static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
@@ -66,32 +70,32 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    verify(chain, CLIENT_AUTH);
+    check(chain, CLIENT_AUTH);
   }
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    verify(chain, CLIENT_AUTH);
+    check(chain, CLIENT_AUTH);
   }
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    verify(chain, CLIENT_AUTH);
+    check(chain, CLIENT_AUTH);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    verify(chain, SERVER_AUTH);
+    check(chain, SERVER_AUTH);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    verify(chain, SERVER_AUTH);
+    check(chain, SERVER_AUTH);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    verify(chain, SERVER_AUTH);
+    check(chain, SERVER_AUTH);
   }
 
   /**
@@ -101,6 +105,17 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
   @Override
   public X509Certificate[] getAcceptedIssuers() {
     return new X509Certificate[0];
+  }
+
+  private void check(X509Certificate[] chain, String purpose) throws CertificateException {
+    try {
+      verify(chain, purpose);
+    } catch (CertificateException e) {
+      // The peer only sees a TLS alert; the reason is for the operator. Certificates are public,
+      // so naming the SPIFFE ID and serial is fine.
+      log.warn("rejected TLS {}: {}", purpose.equals(CLIENT_AUTH) ? "client" : "server", e.getMessage());
+      throw e;
+    }
   }
 
   /** Verifies a peer chain (leaf first) and returns the peer's SPIFFE ID. */
@@ -117,7 +132,7 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
         .orElseThrow(() -> new CertificateException("no trust bundle for trust domain " + id.getTrustDomain() + " of " + id));
     validatePath(chain, bundle, id);
     if (!allowedPeers.contains(id)) {
-      throw new CertificateException(id + " is not an allowed peer");
+      throw new CertificateException(id + " is not an allowed peer (serial " + leaf.getSerialNumber().toString(16) + ")");
     }
     return id;
   }

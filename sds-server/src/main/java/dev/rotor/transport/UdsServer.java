@@ -16,7 +16,6 @@ import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -32,11 +31,6 @@ public final class UdsServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(UdsServer.class);
 
-  /** Envoy's SDS/xDS requests are small; a bigger one is a bug or an attack. */
-  static final int MAX_INBOUND_MESSAGE_BYTES = 4 * 1024 * 1024;
-  /** Envoy's gRPC keepalive is typically tens of seconds; anything at least this far apart is fine. */
-  static final long PERMIT_KEEPALIVE_SECONDS = 10;
-  static final long SHUTDOWN_GRACE_SECONDS = 5;
   private static final int EVENT_LOOP_THREADS = 2;
 
   private final Server server;
@@ -52,20 +46,14 @@ public final class UdsServer implements AutoCloseable {
     this.eventLoops = eventLoops;
   }
 
-  /** Starts serving {@code services} on the socket, running calls on gRPC's default executor. */
+  /**
+   * Starts serving {@code services} on the socket. Calls run on gRPC's default executor; every
+   * call passes {@link UidAuthorizationInterceptor} first.
+   *
+   * @throws TransportStartException when the socket cannot be created; the message is one line
+   *     for the terminal, naming {@code --sds-socket} and the fix
+   */
   public static UdsServer start(UdsServerOptions options, List<ServerServiceDefinition> services)
-      throws TransportStartException {
-    return start(options, services, null, false);
-  }
-
-  /** Starts serving {@code services} on the socket, running calls on {@code executor}. */
-  public static UdsServer start(UdsServerOptions options, List<ServerServiceDefinition> services, Executor executor)
-      throws TransportStartException {
-    return start(options, services, requireNonNull(executor, "executor"), true);
-  }
-
-  private static UdsServer start(
-      UdsServerOptions options, List<ServerServiceDefinition> services, Executor executor, boolean hasExecutor)
       throws TransportStartException {
     requireNonNull(options, "options");
     List<ServerServiceDefinition> definitions = List.copyOf(requireNonNull(services, "services"));
@@ -89,13 +77,10 @@ public final class UdsServer implements AutoCloseable {
           .channelType(EpollServerDomainSocketChannel.class)
           .bossEventLoopGroup(eventLoops)
           .workerEventLoopGroup(eventLoops)
-          .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-          .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
+          .maxInboundMessageSize(Transports.MAX_INBOUND_MESSAGE_BYTES)
+          .permitKeepAliveTime(Transports.PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
           .permitKeepAliveWithoutCalls(true)
           .intercept(new UidAuthorizationInterceptor(options.allowedUids()));
-      if (hasExecutor) {
-        builder.executor(executor);
-      }
       definitions.forEach(builder::addService);
       server = builder.build();
       try {
@@ -114,7 +99,7 @@ public final class UdsServer implements AutoCloseable {
         if (server != null) {
           server.shutdownNow();
         }
-        eventLoops.shutdownGracefully(0, SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
+        eventLoops.shutdownGracefully(0, Transports.SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
       }
     }
   }
@@ -130,7 +115,7 @@ public final class UdsServer implements AutoCloseable {
 
   /**
    * Removes the socket file (so no new client connects), then stops the server: in-flight calls
-   * get {@value #SHUTDOWN_GRACE_SECONDS} s to finish before they are cancelled. Idempotent.
+   * get {@value Transports#SHUTDOWN_GRACE_SECONDS} s to finish before they are cancelled. Idempotent.
    */
   @Override
   public void close() {
@@ -140,9 +125,9 @@ public final class UdsServer implements AutoCloseable {
     if (!SocketFile.deleteIfUnchanged(socketPath, socketFileKey)) {
       log.warn("left {} in place: it is no longer the socket this server created", socketPath);
     }
-    Transports.shutdown(server, SHUTDOWN_GRACE_SECONDS);
-    eventLoops.shutdownGracefully(0, SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS)
-        .awaitUninterruptibly(2 * SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
+    Transports.shutdown(server, Transports.SHUTDOWN_GRACE_SECONDS);
+    eventLoops.shutdownGracefully(0, Transports.SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS)
+        .awaitUninterruptibly(2 * Transports.SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
     log.info("stopped serving on unix:{}", socketPath);
   }
 }

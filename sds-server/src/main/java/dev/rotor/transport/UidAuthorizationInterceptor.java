@@ -9,7 +9,6 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
-import io.grpc.Status;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,18 +39,13 @@ final class UidAuthorizationInterceptor implements ServerInterceptor {
     if (peer == null) {
       // Only possible if the transport was set up without PeerCredentialsNegotiator: fail closed.
       log.warn("denied {}: the connection carries no peer credentials", method);
-      return deny(call, "caller has no peer credentials");
+      return Transports.deny(call, "caller has no peer credentials");
     }
     if (!allowedUids.contains(peer.uid())) {
       log.warn("denied {} to {}: UID not allowed (allowed: {})", method, peer.describe(), allowedUids);
-      return deny(call, "caller UID " + peer.uid() + " is not allowed");
+      return Transports.deny(call, "caller UID " + peer.uid() + " is not allowed");
     }
     Context context = Context.current().withValue(PeerContext.PEER_IDENTITY, peer);
     return Contexts.interceptCall(context, call, headers, next);
-  }
-
-  static <ReqT, RespT> ServerCall.Listener<ReqT> deny(ServerCall<ReqT, RespT> call, String description) {
-    call.close(Status.PERMISSION_DENIED.withDescription(description), new Metadata());
-    return new ServerCall.Listener<>() {};
   }
 }
