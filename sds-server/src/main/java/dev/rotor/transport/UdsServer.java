@@ -6,6 +6,7 @@ import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.InternalNettyServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
@@ -75,6 +76,9 @@ public final class UdsServer implements AutoCloseable {
           .forAddress(new DomainSocketAddress(staged.toString()),
               InternalNettyServerCredentials.create(new PeerCredentialsNegotiator()))
           .channelType(EpollServerDomainSocketChannel.class)
+          // grpc sets SO_KEEPALIVE on every accepted channel; a Unix socket has no such option and
+          // Netty would log a warning per connection. null removes the option.
+          .withChildOption(ChannelOption.SO_KEEPALIVE, null)
           .bossEventLoopGroup(eventLoops)
           .workerEventLoopGroup(eventLoops)
           .maxInboundMessageSize(Transports.MAX_INBOUND_MESSAGE_BYTES)

@@ -74,6 +74,17 @@ class TcpMtlsServerTest {
   }
 
   @Test
+  void tls12Client_isServedToo() throws Exception {
+    // Envoy's client side defaults to a TLS 1.2 maximum.
+    TcpMtlsServer server = start(Set.of(envoyId));
+    Client client = new Client(valid(envoyId));
+    client.protocols = new String[] {"TLSv1.2"};
+
+    assertThat(FakeSecretService.secretName(client.fetch(server.port()))).isEqualTo(FakeSecretService.MARKER);
+    assertThat(service.lastCaller.get()).isEqualTo(new SpiffePeer(envoyId));
+  }
+
+  @Test
   void clientWithoutCertificate_isRejected() throws Exception {
     TcpMtlsServer server = start(Set.of(envoyId));
 
@@ -150,6 +161,12 @@ class TcpMtlsServerTest {
   }
 
   @Test
+  void options_listenAddress_bracketsIpv6() {
+    assertThat(new TcpMtlsOptions("::1", 8443, Set.of(envoyId)).listenAddress()).isEqualTo("[::1]:8443");
+    assertThat(new TcpMtlsOptions("0.0.0.0", 8443, Set.of(envoyId)).listenAddress()).isEqualTo("0.0.0.0:8443");
+  }
+
+  @Test
   void options_rejectEmptyAllowList() {
     assertThatThrownBy(() -> new TcpMtlsOptions("127.0.0.1", 0, Set.of()))
         .isInstanceOf(IllegalArgumentException.class)
@@ -186,6 +203,7 @@ class TcpMtlsServerTest {
   private final class Client {
     final AtomicReference<X509Certificate> serverLeaf = new AtomicReference<>();
     private final Svid svid;
+    String[] protocols = {"TLSv1.3", "TLSv1.2"};
 
     Client(Svid svid) {
       this.svid = svid;
@@ -196,6 +214,7 @@ class TcpMtlsServerTest {
           ? IdentitySnapshot.of(List.of(), Map.of(ca.trustDomain, ca.bundle()))
           : TestCa.snapshot(svid, ca.bundle());
       SslContextBuilder tls = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
+          .protocols(protocols)
           .trustManager(new RecordingTrustManager(
               new SpiffeTrustManager(() -> Optional.of(view), Set.of(serverId), CLOCK), serverLeaf));
       if (svid != null) {

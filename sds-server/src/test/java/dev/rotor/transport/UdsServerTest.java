@@ -11,6 +11,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
@@ -213,6 +214,11 @@ class UdsServerTest {
   }
 
   @Test
+  void options_defaultModeIs0660() {
+    assertThat(UdsServerOptions.of(dir.resolve("sds.sock"), Set.of(MY_UID)).socketModeOctal()).isEqualTo("0660");
+  }
+
+  @Test
   void options_rejectEmptyAllowedUids() {
     assertThatThrownBy(() -> UdsServerOptions.of(dir.resolve("sds.sock"), Set.of()))
         .isInstanceOf(IllegalArgumentException.class)
@@ -230,6 +236,7 @@ class UdsServerTest {
     cleanup.add(() -> loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS));
     ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
         .channelType(EpollDomainSocketChannel.class)
+        .withOption(ChannelOption.SO_KEEPALIVE, null) // not a Unix-socket option; avoids a warning
         .eventLoopGroup(loops)
         .usePlaintext()
         .build();
