@@ -38,7 +38,7 @@ class DevCaOptionsTest {
   static Stream<Arguments> invalidOptions() {
     return Stream.of(
         Arguments.of("no SPIFFE IDs",
-            DevCaOptionsTest.args(List.of(), H, D, Duration.ZERO, Duration.ZERO, List.of()),
+            args(List.of(), H, D, Duration.ZERO, Duration.ZERO, List.of()),
             "spiffeIds: [] (expected: at least one SPIFFE ID)"),
         Arguments.of("ID in another trust domain",
             args(List.of(IDS.get(0), SpiffeId.parse("spiffe://other.org/db")), H, D, Duration.ZERO, Duration.ZERO,
