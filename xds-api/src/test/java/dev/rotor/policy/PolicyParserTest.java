@@ -181,6 +181,17 @@ class PolicyParserTest {
   }
 
   @Test
+  void docs_schemaExampleParses_andTheDemoPolicyIsQuotedVerbatim() throws Exception {
+    String doc = Files.readString(Path.of("..", "docs", "policy.md"));
+    List<String> yamlBlocks = Stream.of(doc.split("```yaml\n", -1)).skip(1)
+        .map(b -> b.substring(0, b.indexOf("```"))).toList();
+
+    assertThat(yamlBlocks).hasSizeGreaterThanOrEqualTo(2);
+    assertThat(PolicyParser.parse("docs/policy.md", yamlBlocks.get(0)).workloads()).hasSize(1);
+    assertThat(yamlBlocks.get(yamlBlocks.size() - 1)).isEqualTo(Files.readString(demoPolicyPath()));
+  }
+
+  @Test
   void fullFixture_givesTheWholeModel() throws Exception {
     Policy p = PolicyParser.parse("full.yaml", resource("policy/valid/full.yaml"));
 
