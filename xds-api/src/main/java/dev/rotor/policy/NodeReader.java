@@ -161,7 +161,14 @@ final class NodeReader {
   /** A YAML integer (not a quoted one). */
   OptionalInt integer(Node node, String path, String expected) {
     if (node instanceof ScalarNode s && s.getTag().equals(Tag.INT)) {
-      BigInteger v = new BigInteger(s.getValue());
+      BigInteger v;
+      try {
+        v = new BigInteger(s.getValue());
+      } catch (NumberFormatException e) {
+        // Only with a schema that resolves forms like 0x1F as integers; the default one does not.
+        error(node, path, PolicyValues.quote(s.getValue()) + " is not a decimal integer (expected " + expected + ")");
+        return OptionalInt.empty();
+      }
       if (v.bitLength() < 32) {
         return OptionalInt.of(v.intValueExact());
       }

@@ -59,7 +59,7 @@ public final class PolicyExplainer {
     Optional<String> urlPath = path.map(PolicyExplainer::withoutQuery);
     for (Rule r : inbound.get().denyRules()) {
       if (r.matchesPeer(from) && mayMatch(r, method, urlPath)) {
-        return Decision.deniedBy(r, assumption(r, method, urlPath, "assumed to apply"));
+        return Decision.deniedBy(r, assumption(r, method, urlPath));
       }
     }
     boolean skippedForUnknown = false;
@@ -80,14 +80,15 @@ public final class PolicyExplainer {
     return methodOk && pathOk;
   }
 
-  private static String assumption(Rule r, Optional<String> method, Optional<String> path, String what) {
+  /** The note on a deny that held only because the method or path was not given. */
+  private static String assumption(Rule r, Optional<String> method, Optional<String> path) {
     boolean methodAssumed = !r.methods().isEmpty() && method.isEmpty();
     boolean pathAssumed = !r.paths().isEmpty() && path.isEmpty();
     if (!methodAssumed && !pathAssumed) {
       return "";
     }
     String missing = methodAssumed && pathAssumed ? "method and path" : methodAssumed ? "method" : "path";
-    return "; " + missing + " not given, so this rule is " + what;
+    return "; " + missing + " not given, so this rule is assumed to apply";
   }
 
   private static String withoutQuery(String path) {
