@@ -46,7 +46,8 @@ final class SdsHarness implements AutoCloseable {
 
   SdsHarness() {
     XdsStreamFactory streams = new XdsStreamFactory(store, pool,
-        XdsEventListener.all(List.of(events, new PushLog())));
+        // The push log first: once the recorder has seen an event, its log line is written.
+        XdsEventListener.all(List.of(new PushLog(), events)));
     String name = InProcessServerBuilder.generateName();
     try {
       server = InProcessServerBuilder.forName(name).directExecutor()
