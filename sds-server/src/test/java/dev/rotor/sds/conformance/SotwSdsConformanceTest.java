@@ -456,6 +456,42 @@ class SotwSdsConformanceTest {
   }
 
   @Test
+  void rule28_secretThatGoesAwayAndReturnsUnchangedIsNotPushedAgain() {
+    sds.publish(federated(svid));
+    var peer = sds.sotw();
+    peer.send(subscribe(PARTNER_BUNDLE, "ALL"));
+    peer.send(ack(peer.awaitResponse(), PARTNER_BUNDLE, "ALL"));
+
+    // SotW cannot tell the client that a secret went away, so the client keeps the one it has
+    // (ALL, which changes with it, shows the stream saw the change)...
+    sds.publish(ownOnly(svid));
+    DiscoveryResponse without = peer.awaitResponse();
+    assertThat(names(without)).containsExactly("ALL");
+    peer.send(ack(without, PARTNER_BUNDLE, "ALL"));
+    // ...and when the same bundle comes back, the client already holds exactly that content.
+    sds.publish(federated(svid));
+
+    assertThat(names(peer.awaitResponse())).containsExactly("ALL");
+  }
+
+  @Test
+  void rule07_rejectedSecretThatGoesAwayAndReturnsUnchangedIsNotPushedAgain() {
+    sds.publish(federated(svid));
+    var peer = sds.sotw();
+    peer.send(subscribe(PARTNER_BUNDLE, "ALL"));
+    DiscoveryResponse rejected = peer.awaitResponse();
+    peer.send(nack(rejected, "", PARTNER_BUNDLE, "ALL"));
+    sds.events.awaitNack();
+    sds.publish(ownOnly(svid));
+    DiscoveryResponse without = peer.awaitResponse();
+    peer.send(ack(without, PARTNER_BUNDLE, "ALL"));
+
+    sds.publish(federated(svid));
+
+    assertThat(names(peer.awaitResponse())).as("only a real change is sent after a NACK").containsExactly("ALL");
+  }
+
+  @Test
   void rule29_validationContextUsesTheSpiffeValidatorWithBareTrustDomainNames() throws Exception {
     sds.publish(federated(svid));
     var peer = sds.sotw();
