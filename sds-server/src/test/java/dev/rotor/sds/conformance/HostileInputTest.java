@@ -8,6 +8,7 @@ import static dev.rotor.sds.conformance.Wire.deltaSubscribe;
 import static dev.rotor.sds.conformance.Wire.names;
 import static dev.rotor.sds.conformance.Wire.subscribe;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.rotor.xds.TypeUrls;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
@@ -122,6 +123,25 @@ class HostileInputTest {
     hostile.send(deltaSubscribe(WORKLOAD).toBuilder().setTypeUrl(CLUSTER_TYPE).build());
 
     assertInvalidArgument(hostile.awaitClosed());
+  }
+
+  @Test
+  void failedAndCancelledStreamsLeaveNothingBehind() {
+    sds.publish(federated(workloadSvid()));
+    var kept = sds.sotw();
+    kept.send(subscribe(WORKLOAD));
+    kept.awaitResponse();
+    var hostile = sds.sotw();
+    var cancelled = sds.delta();
+    cancelled.send(deltaSubscribe(WORKLOAD));
+    cancelled.awaitResponse();
+
+    hostile.send(subscribe(megabyteName()));
+    assertInvalidArgument(hostile.awaitClosed());
+    cancelled.close();
+
+    // Only the live stream still listens to the store: no work and no memory for dead ones.
+    await().atMost(SdsTestPeer.TIMEOUT).untilAsserted(() -> assertThat(sds.store.listenerCount()).isEqualTo(1));
   }
 
   private static void assertInvalidArgument(Status status) {
