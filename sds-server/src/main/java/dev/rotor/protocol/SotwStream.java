@@ -136,8 +136,9 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
         current.put(name, r.get());
         st.reportedUnknown.remove(name);
       } else {
-        // Rule 14: remember it and push when it appears. Forget what was sent so that it is.
-        st.sent.remove(name);
+        // Rule 14: remember it and push when it appears. What was sent stays recorded: SotW
+        // cannot tell the client it went away, so the client still holds it, and the same
+        // content coming back is not a change (rule 28), nor a reason to re-send a NACKed one (7).
         st.forced.remove(name);
         if (st.reportedUnknown.add(name)) {
           events.unknownResource(info, st.typeUrl, name);
