@@ -2,6 +2,7 @@ package dev.rotor.policy;
 
 import com.google.common.net.InetAddresses;
 import com.google.common.net.InternetDomainName;
+import io.spiffe.exception.InvalidSpiffeIdException;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import java.util.Optional;
@@ -81,8 +82,9 @@ final class PolicyValues {
     TrustDomain td;
     try {
       td = TrustDomain.parse(value);
-    } catch (IllegalArgumentException e) {
-      return problem(value, "is not a trust domain name (" + lowerFirst(e.getMessage()) + ")");
+    } catch (IllegalArgumentException | InvalidSpiffeIdException e) {
+      return problem(value, "is not a trust domain name: " + lowerFirst(e.getMessage())
+          + " (expected a name such as example.org)");
     }
     if (!td.getName().equals(value)) {
       return problem(value, "is not in canonical form (expected " + td.getName() + ")");
@@ -95,9 +97,9 @@ final class PolicyValues {
     SpiffeId id;
     try {
       id = SpiffeId.parse(value);
-    } catch (IllegalArgumentException e) {
-      return problem(value, "is not a SPIFFE ID (expected spiffe://<trust-domain>/<path>: "
-          + lowerFirst(e.getMessage()) + ")");
+    } catch (IllegalArgumentException | InvalidSpiffeIdException e) {
+      return problem(value, "is not a SPIFFE ID: " + lowerFirst(e.getMessage())
+          + " (expected spiffe://<trust-domain>/<path>)");
     }
     if (id.getPath().isEmpty()) {
       return problem(value, "is a trust domain ID, not a workload ID (expected"
@@ -130,14 +132,16 @@ final class PolicyValues {
     if (rest.isEmpty() || rest.startsWith("/")) {
       return problem(value, "has no trust domain " + expected);
     }
+    if (withoutSlash.endsWith("/") || withoutSlash.indexOf("//", "spiffe://".length()) >= 0) {
+      return problem(value, "has an empty path segment " + expected);
+    }
     try {
       SpiffeId id = SpiffeId.parse(withoutSlash);
       if (!id.toString().equals(withoutSlash)) {
         return problem(value, "is not in canonical form (expected " + id + "/)");
       }
-    } catch (IllegalArgumentException e) {
-      return problem(value, "is not a SPIFFE ID prefix " + expected.substring(0, expected.length() - 1)
-          + ": " + lowerFirst(e.getMessage()) + ")");
+    } catch (IllegalArgumentException | InvalidSpiffeIdException e) {
+      return problem(value, "is not a SPIFFE ID prefix: " + lowerFirst(e.getMessage()) + " " + expected);
     }
     return Optional.empty();
   }
