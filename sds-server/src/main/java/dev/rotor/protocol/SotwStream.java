@@ -1,6 +1,7 @@
 package dev.rotor.protocol;
 
 import dev.rotor.xds.Resource;
+import dev.rotor.xds.TypeUrls;
 import dev.rotor.xds.ResourceVersions;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
@@ -8,7 +9,6 @@ import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -45,7 +45,8 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
     }
   }
 
-  private final Map<String, TypeState> types = new LinkedHashMap<>();
+  // Sorted by push order, so one flush sends secrets, then clusters, then listeners (rules 22-23).
+  private final Map<String, TypeState> types = new TreeMap<>(TypeUrls.BY_PUSH_ORDER);
   private final Nonces nonces;
 
   SotwStream(StreamInfo info, StreamOptions options, ServerCallStreamObserver<DiscoveryResponse> out,
