@@ -1,0 +1,61 @@
+package dev.rotor.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code rotor} command: {@code serve} and, as they arrive, the other subcommands. */
+@Command(
+    name = "rotor",
+    mixinStandardHelpOptions = true,
+    versionProvider = RotorMain.Version.class,
+    description = {
+        "Rotor: a SPIFFE-native control plane for Envoy sidecars.",
+        "Takes X.509-SVIDs and trust bundles from the SPIRE Workload API (or an embedded development CA)",
+        "and serves them to Envoy over SDS, rotating with no downtime."
+    },
+    subcommands = {ServeCommand.class, CommandLine.HelpCommand.class})
+public final class RotorMain {
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns the exit status (0 ok, 1 failure, 2 bad input). */
+  public static int run(String... args) {
+    return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+  }
+
+  /** As {@link #run(String...)}, writing to the given streams (tests capture them). */
+  public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+    CommandLine cl = new CommandLine(new RotorMain());
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+      if (ex instanceof UsageException) {
+        cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + ex.getMessage());
+        return 2;
+      }
+      throw ex;
+    });
+    cl.setParameterExceptionHandler((ex, a) -> {
+      CommandLine cmd = ex.getCommandLine();
+      cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + ex.getMessage()
+          + " (see: rotor " + cmd.getCommandName() + " --help)");
+      return 2;
+    });
+    return cl.execute(args);
+  }
+
+  /** The version from the jar's manifest, or "dev" when run from classes. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"rotor " + version()};
+    }
+  }
+
+  public static String version() {
+    String v = RotorMain.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+}

@@ -1,0 +1,129 @@
+package dev.rotor.cli;
+
+import dev.rotor.runtime.ServeConfig;
+import dev.rotor.runtime.ServeRuntime;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code rotor serve}: the main job. Validates every flag before it starts anything. */
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    description = {
+        "Serve SVIDs and trust bundles to Envoy over SDS v3 (StreamSecrets, DeltaSecrets, FetchSecrets).",
+        "",
+        "Identities come from a SPIRE agent (--workload-api, or $SPIFFE_ENDPOINT_SOCKET) or, for laptops",
+        "and tests, from an embedded development CA (--dev). Every identity passes a gate (valid now, key",
+        "matches, expected trust domain and IDs, chain verifies) before anything is served; the last good",
+        "one stays in force meanwhile, and an expired certificate is never served.",
+        "",
+        "Secret names are those of SPIRE's agent: default, ROOTCA, ALL, spiffe://<trust-domain>, and each",
+        "SVID's SPIFFE ID, so an Envoy bootstrap written for the SPIRE agent works unchanged.",
+        ""
+    },
+    footer = {
+        "",
+        "Examples:",
+        "  rotor serve --dev                                   # development CA, socket /run/rotor/sds.sock",
+        "  rotor serve --workload-api unix:///run/spire/agent/api.sock --allowed-uid 101",
+        "",
+        "Exit status: 0 after a clean shutdown (SIGTERM), 2 on bad input, 1 on a failure at run time."
+    })
+public final class ServeCommand implements Callable<Integer> {
+
+  @Option(names = "--workload-api", paramLabel = "ADDRESS",
+      description = "SPIRE agent Workload API: unix:///path, /path or tcp://IP:PORT. Default: $SPIFFE_ENDPOINT_SOCKET.")
+  String workloadApi;
+
+  @Option(names = "--workload-api-wait", paramLabel = "DURATION", converter = Durations.class, defaultValue = "30s",
+      description = "How long to wait at start-up for the agent socket to appear (default: ${DEFAULT-VALUE}).")
+  Duration workloadApiWait;
+
+  @Option(names = "--dev", description = "Use the embedded development CA instead of a SPIRE agent (not for production).")
+  boolean dev;
+
+  @Option(names = "--trust-domain", paramLabel = "TD",
+      description = "Trust domain. With --dev, the CA's (default: example.org); with a SPIRE agent, every SVID must be in it.")
+  String trustDomain;
+
+  @Option(names = "--spiffe-id", paramLabel = "ID",
+      description = "--dev: SPIFFE ID to issue (repeatable; the first is `default`). Default: spiffe://<td>/workload.")
+  List<String> spiffeIds = new ArrayList<>();
+
+  @Option(names = "--dns-name", paramLabel = "NAME",
+      description = "--dev: DNS SAN to add to every SVID (repeatable); the first also becomes the subject CN.")
+  List<String> dnsNames = new ArrayList<>();
+
+  @Option(names = "--svid-ttl", paramLabel = "DURATION", converter = Durations.class,
+      description = "--dev: SVID lifetime, 10s..30d (default: 1h); re-issued at half of it.")
+  Duration svidTtl;
+
+  @Option(names = "--ca-ttl", paramLabel = "DURATION", converter = Durations.class,
+      description = "--dev: CA lifetime (default: 24h); must exceed --svid-ttl.")
+  Duration caTtl;
+
+  @Option(names = "--ca-rotation-period", paramLabel = "DURATION", converter = Durations.class,
+      description = "--dev: rotate the CA this often (default: 0, never).")
+  Duration caRotationPeriod;
+
+  @Option(names = "--ca-overlap", paramLabel = "DURATION", converter = Durations.class,
+      description = "--dev: after a CA rotation, how long the bundle holds both CAs (default: --svid-ttl).")
+  Duration caOverlap;
+
+  @Option(names = "--expect-spiffe-id", paramLabel = "ID",
+      description = "Refuse identities whose SPIFFE ID is not one of these (repeatable).")
+  List<String> expectSpiffeIds = new ArrayList<>();
+
+  @Option(names = "--sds-socket", paramLabel = "PATH", defaultValue = ServeConfig.DEFAULT_SDS_SOCKET,
+      description = "Unix socket Envoy connects to (default: ${DEFAULT-VALUE}).")
+  String sdsSocket;
+
+  @Option(names = "--socket-mode", paramLabel = "OCTAL", defaultValue = "0660",
+      description = "File mode of the socket (default: ${DEFAULT-VALUE}). Callers are also checked by UID.")
+  String socketMode;
+
+  @Option(names = "--allowed-uid", paramLabel = "UID",
+      description = "UIDs allowed to connect to the socket (repeatable; default: Rotor's own UID). Others get PERMISSION_DENIED.")
+  List<String> allowedUids = new ArrayList<>();
+
+  @Option(names = "--tcp-listen", paramLabel = "HOST:PORT",
+      description = "Also serve on TCP with mutual TLS using Rotor's own SVID (off by default).")
+  String tcpListen;
+
+  @Option(names = "--tcp-allowed-spiffe-id", paramLabel = "ID",
+      description = "Client SPIFFE IDs allowed on --tcp-listen (repeatable; required with it).")
+  List<String> tcpAllowedSpiffeIds = new ArrayList<>();
+
+  @Option(names = "--default-svid-name", paramLabel = "NAME", defaultValue = "default",
+      description = "Name of the default SVID secret (SPIRE: default_svid_name; default: ${DEFAULT-VALUE}).")
+  String defaultSvidName;
+
+  @Option(names = "--default-bundle-name", paramLabel = "NAME", defaultValue = "ROOTCA",
+      description = "Name of the own-bundle secret (SPIRE: default_bundle_name; default: ${DEFAULT-VALUE}).")
+  String defaultBundleName;
+
+  @Option(names = "--default-all-bundles-name", paramLabel = "NAME", defaultValue = "ALL",
+      description = "Name of the all-bundles secret (SPIRE: default_all_bundles_name; default: ${DEFAULT-VALUE}).")
+  String defaultAllBundlesName;
+
+  @Option(names = "--disable-spiffe-cert-validation",
+      description = "Serve validation contexts as trusted_ca instead of the SPIFFE validator, for every Envoy"
+          + " (per Envoy: node metadata disable_spiffe_cert_validation).")
+  boolean disableSpiffeCertValidation;
+
+  @Override
+  public Integer call() throws Exception {
+    ServeConfig config = ServeConfigParser.parse(this, System.getenv());
+    try (ServeRuntime runtime = ServeRuntime.start(config)) {
+      Signals.onTermination(runtime::requestShutdown);
+      runtime.awaitShutdown();
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,197 @@
+package dev.rotor.protocol;
+
+import dev.rotor.xds.Resource;
+import dev.rotor.xds.ResourceVersions;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.stub.ServerCallStreamObserver;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.Executor;
+
+/**
+ * A state-of-the-world xDS stream (SDS's StreamSecrets, or ADS's StreamAggregatedResources). Each
+ * type URL is an independent sub-stream with its own subscription, versions and nonce (rule 5).
+ * Rule numbers refer to {@code shared/reference/xds-protocol.md}.
+ */
+final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResponse> {
+
+  /** One type's sub-stream. Touched only on the stream's executor. */
+  private static final class TypeState {
+    final String typeUrl;
+    boolean wildcard;
+    boolean explicitSeen;
+    Set<String> names = new TreeSet<>();
+    /** name → version last sent on this stream. */
+    final Map<String, String> sent = new HashMap<>();
+    /** names to send at the next flush whatever their version (newly subscribed, rule 11). */
+    final Set<String> forced = new TreeSet<>();
+    /** full-state types and wildcard subscriptions owe one response after a subscription change. */
+    boolean owesFullResponse;
+    final Set<String> reportedUnknown = new HashSet<>();
+    String lastNonce;
+    String lastVersion;
+
+    TypeState(String typeUrl) {
+      this.typeUrl = typeUrl;
+    }
+  }
+
+  private final Map<String, TypeState> types = new LinkedHashMap<>();
+  private final Nonces nonces;
+
+  SotwStream(StreamInfo info, StreamOptions options, ServerCallStreamObserver<DiscoveryResponse> out,
+      ResourceStore store, Executor serial, XdsEventListener events) {
+    super(info, options, out, store, serial, events);
+    this.nonces = new Nonces(info.id());
+  }
+
+  @Override
+  void handleRequest(DiscoveryRequest req) {
+    rememberNode(req.hasNode(), req.getNode());
+    String typeUrl = checkRequest(req.getTypeUrl(), req.getResourceNamesList(), List.of());
+    TypeState st = types.computeIfAbsent(typeUrl, TypeState::new);
+    String nonce = req.getResponseNonce();
+
+    if (st.lastNonce != null && !nonce.isEmpty() && !nonce.equals(st.lastNonce)) {
+      // Rule 3: a stale nonce answers an older response; its content is superseded. Before our
+      // first response any nonce is accepted (Envoy reconnecting after a restart sends its old one).
+      events.staleRequest(info, typeUrl, nonce);
+      return;
+    }
+    if (st.lastNonce != null && nonce.equals(st.lastNonce)) {
+      if (req.hasErrorDetail()) {
+        // Rule 7: a NACK is detected by error_detail. What we sent stays recorded as sent, so the
+        // rejected version is not pushed again; only the next real change is.
+        events.nackReceived(info, typeUrl, req.getVersionInfo(), nonce, req.getErrorDetail().getMessage());
+      } else {
+        events.ackReceived(info, typeUrl, req.getVersionInfo(), nonce);
+      }
+    }
+    updateSubscription(st, req.getResourceNamesList());
+  }
+
+  private void updateSubscription(TypeState st, List<String> requested) {
+    Set<String> names = new TreeSet<>(requested);
+    boolean star = names.remove("*");
+    // Rule 12: an empty list is a wildcard only before the first explicit subscription.
+    boolean wildcard = star || (requested.isEmpty() && !st.explicitSeen);
+    if (!names.isEmpty()) {
+      st.explicitSeen = true;
+    }
+    for (String added : names) {
+      if (!st.names.contains(added)) {
+        st.forced.add(added); // Rule 11: answer newly requested names at once, even if unchanged.
+      }
+    }
+    for (String removed : st.names) {
+      if (!names.contains(removed)) {
+        st.sent.remove(removed);
+        st.forced.remove(removed);
+        st.reportedUnknown.remove(removed);
+      }
+    }
+    boolean subscriptionChanged = !names.equals(st.names) || wildcard != st.wildcard;
+    if (wildcard && !st.wildcard) {
+      st.sent.clear();
+    }
+    st.names = names;
+    st.wildcard = wildcard;
+    if (subscriptionChanged || st.lastNonce == null) {
+      st.owesFullResponse = true;
+    }
+  }
+
+  @Override
+  List<DiscoveryResponse> computeResponses(XdsState state, boolean byUpdate) {
+    List<DiscoveryResponse> out = new ArrayList<>(1);
+    for (TypeState st : types.values()) {
+      DiscoveryResponse r = compute(st, state, byUpdate);
+      if (r != null) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  private DiscoveryResponse compute(TypeState st, XdsState state, boolean byUpdate) {
+    TypeView view = state.view(st.typeUrl, info.node());
+    Map<String, Resource> current = new TreeMap<>();
+    if (st.wildcard) {
+      for (Resource r : view.wildcard()) {
+        current.put(r.name(), r);
+      }
+    }
+    for (String name : st.names) {
+      var r = view.get(name);
+      if (r.isPresent()) {
+        current.put(name, r.get());
+        st.reportedUnknown.remove(name);
+      } else {
+        // Rule 14: remember it and push when it appears. Forget what was sent so that it is.
+        st.sent.remove(name);
+        st.forced.remove(name);
+        if (st.reportedUnknown.add(name)) {
+          events.unknownResource(info, st.typeUrl, name);
+        }
+      }
+    }
+
+    List<Resource> toSend;
+    if (view.fullState() || st.wildcard) {
+      // Rule 13: full state. Send when anything differs from what the client has, or when a
+      // subscription change owes it an answer (an empty one included, so Envoy can finish warming).
+      boolean same = current.size() == st.sent.size()
+          && current.values().stream().allMatch(r -> r.version().equals(st.sent.get(r.name())));
+      if (same && !st.owesFullResponse && st.forced.isEmpty()) {
+        return null;
+      }
+      if (same && !view.fullState() && current.isEmpty() && st.lastNonce != null) {
+        st.owesFullResponse = false;
+        return null;
+      }
+      toSend = new ArrayList<>(current.values());
+      st.sent.clear();
+    } else {
+      // Rule 10 and 8: non-wildcard types get what changed, and newly requested names.
+      toSend = new ArrayList<>();
+      for (Resource r : current.values()) {
+        if (st.forced.contains(r.name()) || !r.version().equals(st.sent.get(r.name()))) {
+          toSend.add(r);
+        }
+      }
+      if (toSend.isEmpty()) {
+        st.owesFullResponse = false;
+        return null;
+      }
+    }
+    st.forced.clear();
+    st.owesFullResponse = false;
+    for (Resource r : toSend) {
+      st.sent.put(r.name(), r.version());
+    }
+
+    String version = toSend.isEmpty() ? "" : ResourceVersions.ofSet(toSend);
+    String nonce = nonces.next();
+    DiscoveryResponse.Builder b = DiscoveryResponse.newBuilder()
+        .setTypeUrl(st.typeUrl)
+        .setVersionInfo(version)
+        .setNonce(nonce);
+    for (Resource r : toSend) { // Rule 9: names are unique: they come from a map.
+      b.addResources(r.body());
+    }
+    st.lastNonce = nonce;
+    st.lastVersion = version;
+    OptionalLong latency = byUpdate ? OptionalLong.of(System.nanoTime() - state.changedAtNanos()) : OptionalLong.empty();
+    events.responseSent(info, st.typeUrl, version, nonce, List.copyOf(toSend), List.of(), latency);
+    return b.build();
+  }
+}

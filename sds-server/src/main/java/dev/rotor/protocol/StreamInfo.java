@@ -1,0 +1,66 @@
+package dev.rotor.protocol;
+
+import static java.util.Objects.requireNonNull;
+
+import io.envoyproxy.envoy.config.core.v3.Node;
+
+/**
+ * Who is on the other end of one stream, for logs, metrics and status. Mutable only in {@code
+ * node}, which is set from the first request and read by listeners on the stream's own executor.
+ */
+public final class StreamInfo {
+
+  /** Which service the stream belongs to. */
+  public enum Kind {
+    SDS_SOTW, SDS_DELTA, ADS_SOTW, ADS_DELTA;
+
+    public boolean delta() {
+      return this == SDS_DELTA || this == ADS_DELTA;
+    }
+
+    public boolean ads() {
+      return this == ADS_SOTW || this == ADS_DELTA;
+    }
+  }
+
+  private final long id;
+  private final Kind kind;
+  private final String peer;
+  private volatile Node node = Node.getDefaultInstance();
+
+  public StreamInfo(long id, Kind kind, String peer) {
+    this.id = id;
+    this.kind = requireNonNull(kind, "kind");
+    this.peer = requireNonNull(peer, "peer");
+  }
+
+  public long id() {
+    return id;
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+
+  /** e.g. {@code uid=101 pid=7} or {@code spiffe://example.org/envoy}. */
+  public String peer() {
+    return peer;
+  }
+
+  public Node node() {
+    return node;
+  }
+
+  public String nodeId() {
+    return node.getId();
+  }
+
+  void setNode(Node node) {
+    this.node = requireNonNull(node, "node");
+  }
+
+  @Override
+  public String toString() {
+    return "stream " + id + " (" + kind + ", node=" + node.getId() + ", peer=" + peer + ")";
+  }
+}

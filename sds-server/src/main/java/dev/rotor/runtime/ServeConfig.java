@@ -1,0 +1,44 @@
+package dev.rotor.runtime;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.rotor.gate.GatePolicy;
+import dev.rotor.source.dev.DevCaOptions;
+import dev.rotor.source.workload.WorkloadApiAddress;
+import dev.rotor.transport.TcpMtlsOptions;
+import dev.rotor.transport.UdsServerOptions;
+import dev.rotor.xds.secret.SecretNaming;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Everything {@code rotor serve} needs, validated. Exactly one identity source: the development CA
+ * or a SPIRE agent.
+ */
+public record ServeConfig(
+    Optional<DevCaOptions> dev,
+    Optional<WorkloadApiAddress> workloadApi,
+    Duration workloadApiWait,
+    GatePolicy gatePolicy,
+    UdsServerOptions uds,
+    Optional<TcpMtlsOptions> tcp,
+    SecretNaming naming,
+    boolean spiffeValidationDisabled) {
+
+  /** Where Envoy finds Rotor by default; the Envoy bootstraps in envoy-configs/ use the same path. */
+  public static final String DEFAULT_SDS_SOCKET = "/run/rotor/sds.sock";
+
+  public ServeConfig {
+    requireNonNull(dev, "dev");
+    requireNonNull(workloadApi, "workloadApi");
+    requireNonNull(workloadApiWait, "workloadApiWait");
+    requireNonNull(gatePolicy, "gatePolicy");
+    requireNonNull(uds, "uds");
+    requireNonNull(tcp, "tcp");
+    requireNonNull(naming, "naming");
+    if (dev.isPresent() == workloadApi.isPresent()) {
+      throw new IllegalArgumentException("identity source: exactly one of dev or workloadApi (got "
+          + (dev.isPresent() ? "both" : "neither") + ")");
+    }
+  }
+}

@@ -1,0 +1,239 @@
+package dev.rotor.runtime;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import dev.rotor.cli.RotorMain;
+import dev.rotor.cli.UsageException;
+import dev.rotor.gate.IdentityGate;
+import dev.rotor.identity.IdentitySnapshot;
+import dev.rotor.protocol.ResourceStore;
+import dev.rotor.protocol.XdsEventListener;
+import dev.rotor.protocol.XdsStreamFactory;
+import dev.rotor.pushlog.PushLog;
+import dev.rotor.sds.SecretDiscoveryService;
+import dev.rotor.sds.SecretState;
+import dev.rotor.source.IdentitySource;
+import dev.rotor.source.dev.DevCaSource;
+import dev.rotor.source.workload.WorkloadApiAddress;
+import dev.rotor.source.workload.WorkloadApiSource;
+import dev.rotor.transport.PeerIdentity;
+import dev.rotor.transport.TcpMtlsServer;
+import dev.rotor.transport.TransportStartException;
+import dev.rotor.transport.UdsServer;
+import dev.rotor.xds.secret.SecretCatalog;
+import io.grpc.ServerServiceDefinition;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running {@code rotor serve}: identity source → gate → secret catalog → resource store → SDS
+ * streams on the Unix socket (and TCP with mTLS when asked). Closing it stops accepting streams,
+ * closes the open ones and stops the source.
+ */
+public final class ServeRuntime implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ServeRuntime.class);
+  private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
+
+  private final ServeConfig config;
+  private final ScheduledExecutorService scheduler;
+  private final ExecutorService xdsPool;
+  private final ResourceStore store;
+  private final IdentityGate gate;
+  private final AtomicLong generation = new AtomicLong();
+  /** What the gate serves now; read by the TCP transport's key and trust managers per handshake. */
+  private final java.util.concurrent.atomic.AtomicReference<IdentitySnapshot> served =
+      new java.util.concurrent.atomic.AtomicReference<>();
+  private final CountDownLatch stop = new CountDownLatch(1);
+  private IdentitySource source;
+  private UdsServer uds;
+  private TcpMtlsServer tcp;
+  private boolean closed;
+
+  private ServeRuntime(ServeConfig config) {
+    this.config = requireNonNull(config, "config");
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("rotor-scheduler"));
+    this.xdsPool = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+        daemon("rotor-xds-%d"));
+    this.store = new ResourceStore(SecretState.initial(config.spiffeValidationDisabled()));
+    this.gate = new IdentityGate(config.gatePolicy(), Clock.systemUTC(), scheduler, this::serve);
+  }
+
+  /**
+   * Starts everything, or nothing: on any failure what was started is stopped again before the
+   * exception leaves. Bad input surfaces as {@link UsageException}.
+   */
+  public static ServeRuntime start(ServeConfig config) {
+    ServeRuntime rt = new ServeRuntime(config);
+    try {
+      rt.startAll();
+      return rt;
+    } catch (RuntimeException e) {
+      rt.close();
+      throw e;
+    }
+  }
+
+  private void startAll() {
+    if (config.workloadApi().isPresent()) {
+      awaitAgentSocket(config.workloadApi().get(), config.workloadApiWait());
+    }
+    XdsEventListener events = new PushLog();
+    XdsStreamFactory streams = new XdsStreamFactory(store, xdsPool, events);
+    ServerServiceDefinition sds = new SecretDiscoveryService(streams,
+        () -> PeerIdentity.current().map(PeerIdentity::describe).orElse("unknown")).bindService();
+    try {
+      uds = UdsServer.start(config.uds(), List.of(sds));
+      if (config.tcp().isPresent()) {
+        tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), List.of(sds));
+      }
+    } catch (TransportStartException e) {
+      throw new UsageException(e.getMessage(), e);
+    }
+
+    source = config.dev().<IdentitySource>map(o -> new DevCaSource(o, Clock.systemUTC(), scheduler))
+        .orElseGet(() -> WorkloadApiSource.connect(config.workloadApi().get(), scheduler, new SecureRandom()));
+    source.start(gate);
+
+    log.atInfo()
+        .addKeyValue("version", RotorMain.version())
+        .addKeyValue("source", source.describe())
+        .addKeyValue("sds_socket", uds.socketPath().toString())
+        .addKeyValue("socket_mode", config.uds().socketModeOctal())
+        .addKeyValue("allowed_uids", config.uds().allowedUids())
+        .addKeyValue("tcp", tcp == null ? "off" : "port " + tcp.port())
+        .log("rotor started");
+  }
+
+  /** Called by the gate with each snapshot it passes (or withdraws expired SVIDs from). */
+  private synchronized void serve(IdentitySnapshot served) {
+    long changedAt = System.nanoTime();
+    this.served.set(served);
+    SecretCatalog catalog = SecretCatalog.build(served, config.naming());
+    store.publish(new SecretState(generation.incrementAndGet(), changedAt, catalog, config.spiffeValidationDisabled()));
+    log.atInfo()
+        .addKeyValue("identity_version", served.version())
+        .addKeyValue("svids", served.svids().stream().map(s -> s.spiffeId() + " serial=" + s.serialHex()
+            + " not_after=" + s.notAfter()).toList())
+        .addKeyValue("trust_domains", served.bundles().keySet().stream().map(Object::toString).toList())
+        .log("serving identity");
+  }
+
+  /** Blocks until {@link #requestShutdown()} (SIGTERM or SIGINT). */
+  public void awaitShutdown() throws InterruptedException {
+    stop.await();
+  }
+
+  public void requestShutdown() {
+    stop.countDown();
+  }
+
+  public ResourceStore store() {
+    return store;
+  }
+
+  public IdentityGate gate() {
+    return gate;
+  }
+
+  public Optional<Path> sdsSocket() {
+    return Optional.ofNullable(uds).map(UdsServer::socketPath);
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    Instant deadline = Instant.now().plus(SHUTDOWN_GRACE);
+    List<AutoCloseable> order = new ArrayList<>();
+    if (uds != null) {
+      order.add(uds);
+    }
+    if (tcp != null) {
+      order.add(tcp);
+    }
+    if (source != null) {
+      order.add(source);
+    }
+    for (AutoCloseable c : order) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.atWarn().setCause(e).log("error while shutting down");
+      }
+    }
+    scheduler.shutdownNow();
+    xdsPool.shutdown();
+    try {
+      long left = Math.max(0, Duration.between(Instant.now(), deadline).toMillis());
+      xdsPool.awaitTermination(left, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    xdsPool.shutdownNow();
+    log.info("rotor stopped");
+  }
+
+  /**
+   * Waits for the agent socket to exist (a sidecar may start before the agent's socket is
+   * mounted), then checks it is a socket Rotor may open. Bad input is a {@link UsageException}.
+   */
+  private static void awaitAgentSocket(WorkloadApiAddress address, Duration wait) {
+    if (!(address instanceof WorkloadApiAddress.Unix unix)) {
+      return;
+    }
+    Path path = unix.path();
+    long deadline = System.nanoTime() + wait.toNanos();
+    while (!Files.exists(path)) {
+      if (System.nanoTime() >= deadline) {
+        throw UsageException.of("--workload-api", "no SPIRE agent socket at " + path + " after waiting "
+            + wait.toSeconds() + "s (start the agent, mount its socket, or fix the path; --dev runs without SPIRE)");
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw UsageException.of("--workload-api", "interrupted while waiting for " + path);
+      }
+    }
+    try {
+      if (!isSocket(path)) {
+        throw UsageException.of("--workload-api", path + " is not a socket (expected the SPIRE agent's Workload API socket)");
+      }
+    } catch (IOException e) {
+      throw UsageException.of("--workload-api", "cannot read " + path + ": " + e.getMessage());
+    }
+    if (!Files.isReadable(path) || !Files.isWritable(path)) {
+      throw UsageException.of("--workload-api", "no permission to open " + path
+          + " (run Rotor as a user allowed to use the agent socket)");
+    }
+  }
+
+  private static boolean isSocket(Path path) throws IOException {
+    Object mode = Files.getAttribute(path, "unix:mode");
+    return mode instanceof Integer m && (m & 0170000) == 0140000;
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String nameFormat) {
+    return new ThreadFactoryBuilder().setNameFormat(nameFormat).setDaemon(true).build();
+  }
+}

@@ -1,0 +1,100 @@
+package dev.rotor.sds;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.rotor.protocol.StreamInfo;
+import dev.rotor.protocol.StreamOptions;
+import dev.rotor.protocol.TypeView;
+import dev.rotor.protocol.XdsStreamFactory;
+import dev.rotor.xds.Resource;
+import dev.rotor.xds.ResourceVersions;
+import dev.rotor.xds.TypeUrls;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * SDS v3: {@code StreamSecrets} (state of the world), {@code DeltaSecrets} and {@code
+ * FetchSecrets}. Callers reach it only after the transport authorized them; everything an
+ * authorized caller may see is what this Rotor holds for its workload.
+ */
+public final class SecretDiscoveryService extends SecretDiscoveryServiceGrpc.SecretDiscoveryServiceImplBase {
+
+  private static final StreamOptions OPTIONS = StreamOptions.singleType(TypeUrls.SECRET);
+
+  private final XdsStreamFactory streams;
+  private final Supplier<String> peer;
+
+  /**
+   * @param peer describes the current call's caller (read from the gRPC context by the transport)
+   */
+  public SecretDiscoveryService(XdsStreamFactory streams, Supplier<String> peer) {
+    this.streams = requireNonNull(streams, "streams");
+    this.peer = requireNonNull(peer, "peer");
+  }
+
+  @Override
+  public StreamObserver<DiscoveryRequest> streamSecrets(StreamObserver<DiscoveryResponse> responses) {
+    return streams.openSotw(StreamInfo.Kind.SDS_SOTW, OPTIONS, responses, peer.get());
+  }
+
+  @Override
+  public StreamObserver<DeltaDiscoveryRequest> deltaSecrets(StreamObserver<DeltaDiscoveryResponse> responses) {
+    return streams.openDelta(StreamInfo.Kind.SDS_DELTA, OPTIONS, responses, peer.get());
+  }
+
+  @Override
+  public void fetchSecrets(DiscoveryRequest request, StreamObserver<DiscoveryResponse> responses) {
+    if (!request.getTypeUrl().isEmpty() && !request.getTypeUrl().equals(TypeUrls.SECRET)) {
+      responses.onError(Status.INVALID_ARGUMENT
+          .withDescription("type_url: not a secret type (expected: " + TypeUrls.SECRET + " or empty)")
+          .asRuntimeException());
+      return;
+    }
+    if (request.getResourceNamesCount() > OPTIONS.maxResourceNames()) {
+      responses.onError(Status.INVALID_ARGUMENT
+          .withDescription("resource_names: too many (expected: at most " + OPTIONS.maxResourceNames() + ")")
+          .asRuntimeException());
+      return;
+    }
+    TypeView view = streams.store().current().view(TypeUrls.SECRET, request.getNode());
+    List<Resource> found = new ArrayList<>();
+    List<String> missing = new ArrayList<>();
+    Set<String> names = new LinkedHashSet<>(request.getResourceNamesList());
+    names.remove("*");
+    if (names.isEmpty()) {
+      found.addAll(view.wildcard());
+    } else {
+      for (String name : names) {
+        Optional<Resource> r = view.get(name);
+        if (r.isPresent()) {
+          found.add(r.get());
+        } else {
+          missing.add(name.length() > 200 ? name.substring(0, 200) + "..." : name);
+        }
+      }
+    }
+    if (!missing.isEmpty()) {
+      responses.onError(Status.NOT_FOUND
+          .withDescription("no secret available now for " + missing + " (a stream would wait for it; Fetch does not)")
+          .asRuntimeException());
+      return;
+    }
+    DiscoveryResponse.Builder b = DiscoveryResponse.newBuilder()
+        .setTypeUrl(TypeUrls.SECRET)
+        .setVersionInfo(found.isEmpty() ? "" : ResourceVersions.ofSet(found));
+    found.forEach(r -> b.addResources(r.body()));
+    responses.onNext(b.build());
+    responses.onCompleted();
+  }
+}

@@ -1,0 +1,17 @@
+package dev.rotor.transport;
+
+import dev.rotor.transport.PeerIdentity.UnixPeer;
+import io.grpc.Attributes;
+import io.grpc.Context;
+
+/** The keys under which transports hand the caller's identity to interceptors and services. */
+final class PeerContext {
+
+  /** Transport attribute: the SO_PEERCRED credentials of a Unix-socket connection. */
+  static final Attributes.Key<UnixPeer> UNIX_PEER = Attributes.Key.create("rotor.unix-peer");
+
+  /** Call context: the authorized caller; read through {@link PeerIdentity#current()}. */
+  static final Context.Key<PeerIdentity> PEER_IDENTITY = Context.key("rotor.peer-identity");
+
+  private PeerContext() {}
+}
