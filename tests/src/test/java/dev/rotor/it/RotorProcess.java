@@ -2,6 +2,9 @@ package dev.rotor.it;
 
 import static org.awaitility.Awaitility.await;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -63,6 +66,15 @@ public final class RotorProcess implements AutoCloseable {
 
   public boolean isAlive() {
     return process.isAlive();
+  }
+
+  /** Rotor's stdout so far: one JSON object per line (the last one may still be partial). */
+  public List<String> stdoutLines() {
+    try {
+      return Files.readAllLines(process.stdout(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read Rotor's stdout " + process.stdout(), e);
+    }
   }
 
   /** The command line and the ends of Rotor's stdout and stderr. */

@@ -24,9 +24,9 @@ import dev.rotor.it.SecretMaterial.CertId;
 import dev.rotor.it.spire.SpireFixture;
 import io.envoyproxy.envoy.config.core.v3.BuildVersion;
 import io.envoyproxy.envoy.config.core.v3.Node;
-import io.envoyproxy.envoy.type.v3.SemanticVersion;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.type.v3.SemanticVersion;
 import io.grpc.Status;
 import java.net.URI;
 import java.security.cert.CertificateExpiredException;
@@ -35,6 +35,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Date;
 import java.util.List;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -59,6 +60,7 @@ class RotorSpireIT {
   private static final Duration TWO_ROTATIONS_TIMEOUT = Duration.ofSeconds(150);
   private static final Duration ROTATION_TIMEOUT = Duration.ofSeconds(90);
   private static final int FOREIGN_UID = 4242;
+  private static final Pattern WARN_OR_ERROR = Pattern.compile("\"level\"\\s*:\\s*\"(WARN|ERROR)\"");
 
   @RegisterExtension
   @Order(1)
@@ -224,8 +226,16 @@ class RotorSpireIT {
         SecretStream original = client.streamSecrets(envoy("envoy-restart"), List.of("default"))) {
       original.awaitResponses(1, RESPONSE_TIMEOUT);
 
+      int linesBefore = rotor.stdoutLines().size();
       spire.stopAgent();
       try {
+        // Serve the late stream only once Rotor knows the agent is gone, so it is answered from
+        // the last good identity, not in the moment before Rotor notices.
+        await("Rotor to report the SPIRE agent's loss on stdout (a WARN or ERROR JSON line)")
+            .atMost(Duration.ofSeconds(10))
+            .pollInterval(Duration.ofMillis(100))
+            .until(() -> rotor.stdoutLines().stream().skip(linesBefore)
+                .anyMatch(line -> WARN_OR_ERROR.matcher(line).find()));
         try (SecretStream late = client.streamSecrets(envoy("envoy-late"), List.of("default"))) {
           Received served = late.awaitResponses(1, RESPONSE_TIMEOUT);
           X509Certificate leaf = chain(secret(served.response(), "default")).get(0);

@@ -16,6 +16,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import java.net.URI;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -64,7 +65,7 @@ class SpireFixtureIT {
       List<X509Certificate> chain = chain(secret(svid, "default"));
       SecretMaterial.verifyChain(chain,
           SecretMaterial.anchors(secret(bundle, "ROOTCA"), SpireFixture.TRUST_DOMAIN),
-          java.time.Instant.now());
+          Instant.now());
     }
   }
 
