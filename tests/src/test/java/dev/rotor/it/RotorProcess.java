@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * The real {@code rotor} program ({@code sds-server/target/rotor.jar}, built earlier in the same
@@ -52,8 +53,12 @@ public final class RotorProcess implements AutoCloseable {
             process.checkAlive("waiting for " + sdsSocket);
             return Files.exists(sdsSocket);
           });
-    } catch (RuntimeException | Error e) {
-      System.err.println(process.describe(60));
+    } catch (ConditionTimeoutException e) {
+      // Rotor is running but never bound its socket: say what it printed meanwhile.
+      process.close();
+      throw new IllegalStateException(e.getMessage() + "\n" + process.describe(60), e);
+    } catch (RuntimeException e) {
+      // checkAlive's message already carries Rotor's output.
       process.close();
       throw e;
     }
