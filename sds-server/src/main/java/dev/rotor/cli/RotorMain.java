@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         "Takes X.509-SVIDs and trust bundles from the SPIRE Workload API (or an embedded development CA)",
         "and serves them to Envoy over SDS, rotating with no downtime."
     },
-    subcommands = {ServeCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ServeCommand.class, PolicyCommand.class, CommandLine.HelpCommand.class})
 public final class RotorMain {
 
   public static void main(String[] args) {

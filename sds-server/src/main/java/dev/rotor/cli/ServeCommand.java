@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = {
-        "Serve SVIDs and trust bundles to Envoy over SDS v3 (StreamSecrets, DeltaSecrets, FetchSecrets).",
+        "Serve SVIDs and trust bundles to Envoy over SDS v3 (StreamSecrets, DeltaSecrets, FetchSecrets), and with",
+        "--policy also listeners, clusters and RBAC generated from a SPIFFE-ID policy over ADS (and LDS/CDS).",
         "",
         "Identities come from a SPIRE agent (--workload-api, or $SPIFFE_ENDPOINT_SOCKET) or, for laptops",
         "and tests, from an embedded development CA (--dev). Every identity passes a gate (valid now, key",
@@ -111,6 +112,15 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--default-all-bundles-name", paramLabel = "NAME", defaultValue = "ALL",
       description = "Name of the all-bundles secret (SPIRE: default_all_bundles_name; default: ${DEFAULT-VALUE}).")
   String defaultAllBundlesName;
+
+  @Option(names = "--policy", paramLabel = "FILE",
+      description = "SPIFFE-ID authorization policy (YAML, docs/policy.md): also serve listeners, clusters and RBAC"
+          + " over ADS/LDS/CDS. The file is watched; an invalid new version is rejected and the last good one kept.")
+  java.nio.file.Path policy;
+
+  @Option(names = "--policy-poll-interval", paramLabel = "DURATION", converter = Durations.class, defaultValue = "1s",
+      description = "How often the policy file is checked for changes (default: ${DEFAULT-VALUE}).")
+  Duration policyPollInterval;
 
   @Option(names = "--disable-spiffe-cert-validation",
       description = "Serve validation contexts as trusted_ca instead of the SPIFFE validator, for every Envoy"

@@ -85,7 +85,15 @@ final class ServeConfigParser {
     Optional<TcpMtlsOptions> tcp = tcpOptions(c);
     SecretNaming naming = translate(() -> new SecretNaming(c.defaultSvidName, c.defaultBundleName, c.defaultAllBundlesName));
     GatePolicy policy = new GatePolicy(trustDomain, expected);
-    return new ServeConfig(dev, agent, c.workloadApiWait, policy, uds, tcp, naming, c.disableSpiffeCertValidation);
+    if (c.policy != null) {
+      PolicyFiles.load("--policy", c.policy); // refuse to start on an invalid policy, listing every error
+    }
+    if (c.policyPollInterval.compareTo(Duration.ofMillis(100)) < 0 || c.policyPollInterval.compareTo(Duration.ofMinutes(10)) > 0) {
+      throw UsageException.of("--policy-poll-interval", Durations.format(c.policyPollInterval)
+          + " (expected: between 100ms and 10m)");
+    }
+    return new ServeConfig(dev, agent, c.workloadApiWait, policy, uds, tcp, naming, c.disableSpiffeCertValidation,
+        Optional.ofNullable(c.policy).map(java.nio.file.Path::toAbsolutePath), c.policyPollInterval);
   }
 
   private static DevCaOptions devOptions(ServeCommand c, TrustDomain td) {

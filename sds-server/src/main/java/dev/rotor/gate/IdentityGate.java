@@ -146,6 +146,12 @@ public final class IdentityGate implements IdentityListener {
       scheduleExpiryCheck(); // the timer fired before the clock reached the not-after
       return;
     }
+    if (expired.contains(served.svids().get(0))) {
+      // The first SVID is the default identity. Withdrawing only it would promote the next SVID to
+      // "default" and hand Envoy a different SPIFFE ID under the same name: fail closed instead.
+      expired.addAll(remaining);
+      remaining.clear();
+    }
     withdrawal = expired.stream()
         .map(s -> s.spiffeId() + " (serial " + s.serialHex() + ") expired at " + s.notAfter())
         .collect(Collectors.joining(", ", "", " with no valid replacement"));

@@ -1,13 +1,13 @@
 package dev.rotor.protocol;
 
 import dev.rotor.xds.Resource;
+import dev.rotor.xds.TypeUrls;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -43,7 +43,8 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
     }
   }
 
-  private final Map<String, TypeState> types = new LinkedHashMap<>();
+  // Sorted by push order, so one flush sends secrets, then clusters, then listeners (rules 22-23).
+  private final Map<String, TypeState> types = new TreeMap<>(TypeUrls.BY_PUSH_ORDER);
   private final Nonces nonces;
 
   DeltaStream(StreamInfo info, StreamOptions options, ServerCallStreamObserver<DeltaDiscoveryResponse> out,

@@ -1,6 +1,7 @@
 package dev.rotor.protocol;
 
 import dev.rotor.xds.Resource;
+import dev.rotor.xds.TypeUrls;
 import dev.rotor.xds.ResourceVersions;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
@@ -8,7 +9,6 @@ import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -45,7 +45,8 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
     }
   }
 
-  private final Map<String, TypeState> types = new LinkedHashMap<>();
+  // Sorted by push order, so one flush sends secrets, then clusters, then listeners (rules 22-23).
+  private final Map<String, TypeState> types = new TreeMap<>(TypeUrls.BY_PUSH_ORDER);
   private final Nonces nonces;
 
   SotwStream(StreamInfo info, StreamOptions options, ServerCallStreamObserver<DiscoveryResponse> out,
@@ -136,8 +137,9 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
         current.put(name, r.get());
         st.reportedUnknown.remove(name);
       } else {
-        // Rule 14: remember it and push when it appears. Forget what was sent so that it is.
-        st.sent.remove(name);
+        // Rule 14: remember it and push when it appears. What was sent stays recorded: SotW
+        // cannot tell the client it went away, so the client still holds it, and the same
+        // content coming back is not a change (rule 28), nor a reason to re-send a NACKed one (7).
         st.forced.remove(name);
         if (st.reportedUnknown.add(name)) {
           events.unknownResource(info, st.typeUrl, name);

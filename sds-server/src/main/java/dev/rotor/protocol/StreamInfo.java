@@ -12,10 +12,10 @@ public final class StreamInfo {
 
   /** Which service the stream belongs to. */
   public enum Kind {
-    SDS_SOTW, SDS_DELTA, ADS_SOTW, ADS_DELTA;
+    SDS_SOTW, SDS_DELTA, ADS_SOTW, ADS_DELTA, LDS_SOTW, LDS_DELTA, CDS_SOTW, CDS_DELTA;
 
     public boolean delta() {
-      return this == SDS_DELTA || this == ADS_DELTA;
+      return name().endsWith("_DELTA");
     }
 
     public boolean ads() {

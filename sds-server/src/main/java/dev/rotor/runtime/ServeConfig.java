@@ -8,12 +8,13 @@ import dev.rotor.source.workload.WorkloadApiAddress;
 import dev.rotor.transport.TcpMtlsOptions;
 import dev.rotor.transport.UdsServerOptions;
 import dev.rotor.xds.secret.SecretNaming;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
 /**
  * Everything {@code rotor serve} needs, validated. Exactly one identity source: the development CA
- * or a SPIRE agent.
+ * or a SPIRE agent. With a policy file, listeners and clusters are served over ADS/LDS/CDS too.
  */
 public record ServeConfig(
     Optional<DevCaOptions> dev,
@@ -23,7 +24,9 @@ public record ServeConfig(
     UdsServerOptions uds,
     Optional<TcpMtlsOptions> tcp,
     SecretNaming naming,
-    boolean spiffeValidationDisabled) {
+    boolean spiffeValidationDisabled,
+    Optional<Path> policyFile,
+    Duration policyPollInterval) {
 
   /** Where Envoy finds Rotor by default; the Envoy bootstraps in envoy-configs/ use the same path. */
   public static final String DEFAULT_SDS_SOCKET = "/run/rotor/sds.sock";
@@ -36,6 +39,8 @@ public record ServeConfig(
     requireNonNull(uds, "uds");
     requireNonNull(tcp, "tcp");
     requireNonNull(naming, "naming");
+    requireNonNull(policyFile, "policyFile");
+    requireNonNull(policyPollInterval, "policyPollInterval");
     if (dev.isPresent() == workloadApi.isPresent()) {
       throw new IllegalArgumentException("identity source: exactly one of dev or workloadApi (got "
           + (dev.isPresent() ? "both" : "neither") + ")");

@@ -5,7 +5,18 @@ import static java.util.Objects.requireNonNull;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import dev.rotor.cli.RotorMain;
 import dev.rotor.cli.UsageException;
+import dev.rotor.config.AggregatedDiscoveryService;
+import dev.rotor.config.ClusterDiscoveryService;
+import dev.rotor.config.ListenerDiscoveryService;
+import dev.rotor.config.PolicyResources;
+import dev.rotor.config.ServingState;
 import dev.rotor.gate.IdentityGate;
+import dev.rotor.policy.Policy;
+import dev.rotor.policy.PolicyError;
+import dev.rotor.policy.PolicyException;
+import dev.rotor.policywatch.PolicyWatcher;
+import dev.rotor.xds.envoy.SdsSecretConfigs;
+import dev.rotor.xds.envoy.WorkloadResourcesBuilder;
 import dev.rotor.identity.IdentitySnapshot;
 import dev.rotor.protocol.ResourceStore;
 import dev.rotor.protocol.XdsEventListener;
@@ -23,6 +34,8 @@ import dev.rotor.transport.TransportStartException;
 import dev.rotor.transport.UdsServer;
 import dev.rotor.xds.secret.SecretCatalog;
 import io.grpc.ServerServiceDefinition;
+import io.spiffe.spiffeid.SpiffeId;
+import java.util.function.Supplier;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,7 +75,13 @@ public final class ServeRuntime implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicReference<IdentitySnapshot> served =
       new java.util.concurrent.atomic.AtomicReference<>();
   private final CountDownLatch stop = new CountDownLatch(1);
+  private final java.util.concurrent.atomic.AtomicLong policyRejections = new java.util.concurrent.atomic.AtomicLong();
+  // Guarded by "this": the inputs of the served state, combined by republish().
+  private SecretCatalog catalog = SecretCatalog.EMPTY;
+  private Optional<PolicyResources> policyResources = Optional.empty();
+  private long identityChangedAt = System.nanoTime();
   private IdentitySource source;
+  private PolicyWatcher policyWatcher;
   private UdsServer uds;
   private TcpMtlsServer tcp;
   private boolean closed;
@@ -72,7 +91,8 @@ public final class ServeRuntime implements AutoCloseable {
     this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("rotor-scheduler"));
     this.xdsPool = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
         daemon("rotor-xds-%d"));
-    this.store = new ResourceStore(SecretState.initial(config.spiffeValidationDisabled()));
+    this.store = new ResourceStore(new ServingState(0, System.nanoTime(),
+        SecretState.initial(config.spiffeValidationDisabled()), Optional.empty(), Optional.empty()));
     this.gate = new IdentityGate(config.gatePolicy(), Clock.systemUTC(), scheduler, this::serve);
   }
 
@@ -95,14 +115,21 @@ public final class ServeRuntime implements AutoCloseable {
     if (config.workloadApi().isPresent()) {
       awaitAgentSocket(config.workloadApi().get(), config.workloadApiWait());
     }
+    if (config.policyFile().isPresent()) {
+      startPolicyWatcher(config.policyFile().get());
+    }
     XdsEventListener events = new PushLog();
     XdsStreamFactory streams = new XdsStreamFactory(store, xdsPool, events);
-    ServerServiceDefinition sds = new SecretDiscoveryService(streams,
-        () -> PeerIdentity.current().map(PeerIdentity::describe).orElse("unknown")).bindService();
+    Supplier<String> peer = () -> PeerIdentity.current().map(PeerIdentity::describe).orElse("unknown");
+    List<ServerServiceDefinition> services = List.of(
+        new SecretDiscoveryService(streams, peer).bindService(),
+        new AggregatedDiscoveryService(streams, peer).bindService(),
+        new ListenerDiscoveryService(streams, peer).bindService(),
+        new ClusterDiscoveryService(streams, peer).bindService());
     try {
-      uds = UdsServer.start(config.uds(), List.of(sds));
+      uds = UdsServer.start(config.uds(), services);
       if (config.tcp().isPresent()) {
-        tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), List.of(sds));
+        tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), services);
       }
     } catch (TransportStartException e) {
       throw new UsageException(e.getMessage(), e);
@@ -119,21 +146,89 @@ public final class ServeRuntime implements AutoCloseable {
         .addKeyValue("socket_mode", config.uds().socketModeOctal())
         .addKeyValue("allowed_uids", config.uds().allowedUids())
         .addKeyValue("tcp", tcp == null ? "off" : "port " + tcp.port())
+        .addKeyValue("policy", config.policyFile().map(Object::toString).orElse("none"))
         .log("rotor started");
   }
 
   /** Called by the gate with each snapshot it passes (or withdraws expired SVIDs from). */
-  private synchronized void serve(IdentitySnapshot served) {
-    long changedAt = System.nanoTime();
+  private void serve(IdentitySnapshot served) {
     this.served.set(served);
-    SecretCatalog catalog = SecretCatalog.build(served, config.naming());
-    store.publish(new SecretState(generation.incrementAndGet(), changedAt, catalog, config.spiffeValidationDisabled()));
+    synchronized (this) {
+      identityChangedAt = System.nanoTime();
+      catalog = SecretCatalog.build(served, config.naming());
+      republish(identityChangedAt);
+    }
     log.atInfo()
         .addKeyValue("identity_version", served.version())
         .addKeyValue("svids", served.svids().stream().map(s -> s.spiffeId() + " serial=" + s.serialHex()
             + " not_after=" + s.notAfter()).toList())
         .addKeyValue("trust_domains", served.bundles().keySet().stream().map(Object::toString).toList())
         .log("serving identity");
+  }
+
+  /** Publishes a new state from the current identity catalog and policy resources. */
+  private synchronized void republish(long changedAtNanos) {
+    long gen = generation.incrementAndGet();
+    Optional<SpiffeId> ownId = Optional.ofNullable(served.get()).flatMap(IdentitySnapshot::defaultSvid)
+        .map(s -> s.spiffeId());
+    store.publish(new ServingState(gen, changedAtNanos,
+        new SecretState(gen, changedAtNanos, catalog, config.spiffeValidationDisabled()), policyResources, ownId));
+  }
+
+  private void startPolicyWatcher(java.nio.file.Path file) {
+    policyWatcher = new PolicyWatcher(file, scheduler, config.policyPollInterval(), new PolicyWatcher.Listener() {
+      @Override
+      public void onPolicy(Policy p) {
+        applyPolicy(p, false);
+      }
+
+      @Override
+      public void onRejected(List<PolicyError> errors) {
+        policyRejections.incrementAndGet();
+      }
+    });
+    Policy first;
+    try {
+      first = policyWatcher.start();
+    } catch (PolicyException e) {
+      throw new UsageException("--policy: " + file + " is not a valid policy\n"
+          + String.join("\n", e.errors().stream().map(Object::toString).toList()), e);
+    } catch (IOException e) {
+      throw UsageException.of("--policy", "cannot read " + file + ": " + e.getMessage());
+    }
+    applyPolicy(first, true);
+  }
+
+  /**
+   * Translates a policy version into Envoy resources and serves them. A version that cannot be
+   * translated is rejected (at start-up: bad input) and the last good one stays in force.
+   */
+  private void applyPolicy(Policy p, boolean atStart) {
+    PolicyResources resources;
+    try {
+      resources = PolicyResources.build(p, new WorkloadResourcesBuilder.Options(
+          SdsSecretConfigs.overAds(config.naming()), WorkloadResourcesBuilder.Options.DEFAULT_CONNECT_TIMEOUT));
+    } catch (IllegalArgumentException e) {
+      if (atStart) {
+        throw UsageException.of("--policy", e.getMessage());
+      }
+      policyRejections.incrementAndGet();
+      log.atError().addKeyValue("policy_version", p.contentVersion()).addKeyValue("error", e.getMessage())
+          .log("policy rejected: it cannot be expressed in Envoy; the last good version stays in force");
+      return;
+    }
+    synchronized (this) {
+      policyResources = Optional.of(resources);
+      republish(System.nanoTime());
+    }
+    log.atInfo().addKeyValue("policy_version", p.contentVersion())
+        .addKeyValue("workloads", p.workloads().stream().map(w -> w.name()).toList())
+        .log("serving policy");
+  }
+
+  /** Policy versions rejected since start (invalid YAML or untranslatable rules). */
+  public long policyRejections() {
+    return policyRejections.get();
   }
 
   /** Blocks until {@link #requestShutdown()} (SIGTERM or SIGINT). */
@@ -173,6 +268,9 @@ public final class ServeRuntime implements AutoCloseable {
     }
     if (source != null) {
       order.add(source);
+    }
+    if (policyWatcher != null) {
+      order.add(policyWatcher);
     }
     for (AutoCloseable c : order) {
       try {

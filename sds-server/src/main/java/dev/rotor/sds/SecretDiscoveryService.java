@@ -67,6 +67,16 @@ public final class SecretDiscoveryService extends SecretDiscoveryServiceGrpc.Sec
           .asRuntimeException());
       return;
     }
+    for (String name : request.getResourceNamesList()) {
+      // The same limit the streams apply: a huge name is hostile input, not a secret to look up.
+      if (name.length() > OPTIONS.maxNameLength()) {
+        responses.onError(Status.INVALID_ARGUMENT
+            .withDescription("resource name of " + name.length() + " characters (expected: at most "
+                + OPTIONS.maxNameLength() + ")")
+            .asRuntimeException());
+        return;
+      }
+    }
     TypeView view = streams.store().current().view(TypeUrls.SECRET, request.getNode());
     List<Resource> found = new ArrayList<>();
     List<String> missing = new ArrayList<>();
@@ -80,13 +90,13 @@ public final class SecretDiscoveryService extends SecretDiscoveryServiceGrpc.Sec
         if (r.isPresent()) {
           found.add(r.get());
         } else {
-          missing.add(name.length() > 200 ? name.substring(0, 200) + "..." : name);
+          missing.add(name);
         }
       }
     }
     if (!missing.isEmpty()) {
       responses.onError(Status.NOT_FOUND
-          .withDescription("no secret available now for " + missing + " (a stream would wait for it; Fetch does not)")
+          .withDescription("no secret available now for " + describe(missing) + " (a stream would wait for it; Fetch does not)")
           .asRuntimeException());
       return;
     }
@@ -96,5 +106,16 @@ public final class SecretDiscoveryService extends SecretDiscoveryServiceGrpc.Sec
     found.forEach(r -> b.addResources(r.body()));
     responses.onNext(b.build());
     responses.onCompleted();
+  }
+
+  /**
+   * The first few missing names, each abbreviated: the description travels in a trailer, and gRPC
+   * clients refuse trailers over 8 KiB by default (the caller would see INTERNAL, not NOT_FOUND).
+   */
+  private static String describe(List<String> missing) {
+    List<String> shown = missing.stream().limit(5)
+        .map(n -> n.length() > 200 ? n.substring(0, 200) + "..." : n)
+        .toList();
+    return missing.size() <= shown.size() ? shown.toString() : shown + " and " + (missing.size() - shown.size()) + " more";
   }
 }

@@ -24,11 +24,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each case has its own seed, printed in every assertion message. Re-run one family from a
  * different base with {@code -Drotor.gate.seed=<long>}, and more or fewer cases with {@code
- * -Drotor.gate.cases=<n>} (200 by default).
+ * -Drotor.gate.cases=<n>} (40 by default, to keep the unit run short; the documented longer run uses 1000).
  */
 class IdentityGatePropertyTest {
 
-  private static final int CASES = Integer.getInteger("rotor.gate.cases", 200);
+  private static final int CASES = Integer.getInteger("rotor.gate.cases", 40);
   private static final long BASE_SEED = Long.getLong("rotor.gate.seed", 0x5EED_2026L);
 
   private static Level savedLevel;
@@ -167,7 +167,10 @@ class IdentityGatePropertyTest {
       assertThat(downstream.served()).as(msg).hasSize(1);
 
       scheduler.advance(Duration.ofNanos(1));
-      List<Svid> stillValid = snapshot.svids().stream().filter(s -> s.notAfter().isAfter(earliest)).toList();
+      // When the default (first) SVID expires, all are withdrawn: no other ID may become "default".
+      boolean defaultExpired = !snapshot.svids().get(0).notAfter().isAfter(earliest);
+      List<Svid> stillValid = defaultExpired ? List.of()
+          : snapshot.svids().stream().filter(s -> s.notAfter().isAfter(earliest)).toList();
       assertThat(downstream.served()).as(msg).hasSize(2);
       IdentitySnapshot withdrawn = downstream.last();
       assertThat(withdrawn.svids()).as(msg).isEqualTo(stillValid);

@@ -240,7 +240,7 @@ class IdentityGateTest {
   void partialExpiry_keepsTheValidSvids_butReportsUnhealthyUntilAReplacementArrives() {
     Svid shortLived = ca.issue(WEB, Duration.ofMinutes(10));
     Svid longLived = ca.issue(DB, Duration.ofHours(1));
-    gate.onSnapshot(IdentitySnapshot.of(List.of(shortLived, longLived), Map.of(TD, ca.bundle())));
+    gate.onSnapshot(IdentitySnapshot.of(List.of(longLived, shortLived), Map.of(TD, ca.bundle())));
 
     scheduler.advance(Duration.ofMinutes(10));
 
@@ -251,6 +251,19 @@ class IdentityGateTest {
 
     gate.onSnapshot(snapshot(Duration.ofHours(1), WEB, DB));
     assertThat(gate.status().healthy()).isTrue();
+  }
+
+  @Test
+  void expiryOfTheDefaultSvid_withdrawsAll_soNoOtherIdentityBecomesTheDefault() {
+    Svid defaultSvid = ca.issue(WEB, Duration.ofMinutes(10));
+    Svid other = ca.issue(DB, Duration.ofHours(1));
+    gate.onSnapshot(IdentitySnapshot.of(List.of(defaultSvid, other), Map.of(TD, ca.bundle())));
+
+    scheduler.advance(Duration.ofMinutes(10));
+
+    assertThat(downstream.last().svids()).isEmpty();
+    assertThat(downstream.last().bundles()).containsKey(TD);
+    assertThat(gate.status().healthy()).isFalse();
   }
 
   @Test

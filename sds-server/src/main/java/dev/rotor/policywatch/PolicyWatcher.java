@@ -1,0 +1,216 @@
+package dev.rotor.policywatch;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.rotor.policy.Policy;
+import dev.rotor.policy.PolicyError;
+import dev.rotor.policy.PolicyException;
+import dev.rotor.policy.PolicyParser;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the policy in force in step with the policy file: reads it at {@link #start()}, then polls
+ * it; a valid new version (new {@link Policy#contentVersion()}) is published to the {@link
+ * Listener}, an invalid one is logged, counted and reported, and the last good policy stays in
+ * force.
+ *
+ * <p><b>Why polling and not {@link java.nio.file.WatchService}.</b> Kubernetes updates a mounted
+ * ConfigMap by writing a new {@code ..2026_...} directory and atomically renaming a {@code ..data}
+ * symlink to point at it; the file we are given is a symlink through {@code ..data}. Nothing
+ * happens to the file itself, so inotify on it, or on its parent, misses the swap in some setups
+ * (and the JDK's WatchService falls back to polling on some platforms anyway). Reading a file of a
+ * few kilobytes once a second is cheap and bounded, catches in-place writes, replacement by rename
+ * and symlink swaps alike, and runs on an injected scheduler, so tests drive it with a fake clock.
+ *
+ * <p><b>What counts as a change.</b> Each poll resolves the symlinks and reads the file; its
+ * fingerprint is the real path, size, modification time and SHA-256 of the bytes. Only new bytes
+ * are parsed (a {@code touch} is not); only a new content version is published (a change of
+ * comments or whitespace is not). The digest matters: an in-place write of the same size within
+ * the file system's timestamp granularity changes neither size nor mtime.
+ *
+ * <p><b>Threads.</b> {@link #start()} runs on the caller's thread and schedules the poll;
+ * afterwards the fingerprint fields are touched only by the poll task, which the scheduler never
+ * runs concurrently with itself. {@link #current()} and {@link #rejectedCount()} may be read from
+ * any thread. Listener calls come from the scheduler's thread, one at a time.
+ */
+public final class PolicyWatcher implements AutoCloseable {
+
+  /** How often {@code rotor serve} polls the policy file unless told otherwise. */
+  public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+
+  private static final Logger log = LoggerFactory.getLogger(PolicyWatcher.class);
+
+  /** Receives policy changes; called from the scheduler's thread. */
+  public interface Listener {
+    /** A valid policy with a new content version is now in force. */
+    void onPolicy(Policy p);
+
+    /** A new version of the file was rejected (or could not be read); the previous policy stays. */
+    void onRejected(List<PolicyError> errors);
+  }
+
+  private final Path file;
+  private final ScheduledExecutorService scheduler;
+  private final Duration pollInterval;
+  private final Listener listener;
+
+  private final AtomicReference<Policy> current = new AtomicReference<>();
+  private final AtomicLong rejected = new AtomicLong();
+  private final AtomicReference<ScheduledFuture<?>> task = new AtomicReference<>();
+  private volatile boolean closed;
+
+  // Owned by the poll task (and by start() before the task is scheduled).
+  private PolicyFile.Fingerprint lastSeen;
+  /** Why the last poll could not read the file, so a file that stays missing is reported once. */
+  private String lastReadFailure;
+
+  public PolicyWatcher(Path file, ScheduledExecutorService scheduler, Duration pollInterval, Listener listener) {
+    this.file = requireNonNull(file, "file");
+    this.scheduler = requireNonNull(scheduler, "scheduler");
+    this.pollInterval = requireNonNull(pollInterval, "pollInterval");
+    this.listener = requireNonNull(listener, "listener");
+    if (pollInterval.isNegative() || pollInterval.isZero()) {
+      throw new IllegalArgumentException("pollInterval: " + pollInterval + " (expected: > 0)");
+    }
+  }
+
+  /**
+   * Reads and parses the file and starts polling it. The returned policy is in force; the listener
+   * is not called for it, only for later changes.
+   *
+   * @throws PolicyException if the file is not a valid policy (so {@code rotor serve} can refuse
+   *     to start, printing every error)
+   * @throws IOException if the file cannot be read
+   */
+  public Policy start() throws PolicyException, IOException {
+    if (closed || current.get() != null) {
+      throw new IllegalStateException("start() called twice or after close()");
+    }
+    PolicyFile read = PolicyFile.read(file);
+    Policy first = PolicyParser.parse(file.toString(), read.text());
+    lastSeen = read.fingerprint();
+    current.set(first);
+    log.atInfo().addKeyValue("file", file).addKeyValue("version", first.contentVersion())
+        .log("policy loaded");
+    long nanos = pollInterval.toNanos();
+    task.set(scheduler.scheduleWithFixedDelay(this::pollSafely, nanos, nanos, TimeUnit.NANOSECONDS));
+    return first;
+  }
+
+  /** The policy in force: the last valid version read. */
+  public Policy current() {
+    Policy p = current.get();
+    if (p == null) {
+      throw new IllegalStateException("start() has not succeeded yet");
+    }
+    return p;
+  }
+
+  /** How many new versions of the file were rejected (or could not be read) since start. */
+  public long rejectedCount() {
+    return rejected.get();
+  }
+
+  /** Stops polling. The policy in force stays readable. */
+  @Override
+  public void close() {
+    closed = true;
+    ScheduledFuture<?> t = task.getAndSet(null);
+    if (t != null) {
+      t.cancel(false);
+    }
+  }
+
+  /** A periodic task that throws is never run again, so nothing may escape a poll. */
+  private void pollSafely() {
+    try {
+      poll();
+    } catch (RuntimeException e) {
+      log.atError().addKeyValue("file", file).setCause(e).log("policy poll failed; will retry");
+    }
+  }
+
+  private void poll() {
+    if (closed) {
+      return;
+    }
+    PolicyFile read;
+    try {
+      read = PolicyFile.read(file);
+    } catch (IOException e) {
+      String why = describe(e);
+      if (!why.equals(lastReadFailure)) {
+        lastReadFailure = why;
+        lastSeen = null;
+        reject(List.of(new PolicyError(file.toString(), "", "cannot read the policy file: " + why)));
+      }
+      return;
+    }
+    lastReadFailure = null;
+    PolicyFile.Fingerprint fingerprint = read.fingerprint();
+    if (fingerprint.equals(lastSeen)) {
+      return;
+    }
+    boolean sameBytes = lastSeen != null && lastSeen.digest().equals(fingerprint.digest());
+    lastSeen = fingerprint;
+    if (sameBytes) {
+      return; // touched, or re-linked to identical content: nothing to parse
+    }
+    Policy next;
+    try {
+      next = PolicyParser.parse(file.toString(), read.text());
+    } catch (PolicyException e) {
+      reject(e.errors());
+      return;
+    }
+    Policy previous = current.get();
+    if (next.contentVersion().equals(previous.contentVersion())) {
+      log.atDebug().addKeyValue("file", file).addKeyValue("version", next.contentVersion())
+          .log("policy file changed but its content version did not");
+      return;
+    }
+    current.set(next);
+    log.atInfo().addKeyValue("file", file).addKeyValue("version", next.contentVersion())
+        .addKeyValue("previous_version", previous.contentVersion()).log("policy updated");
+    try {
+      listener.onPolicy(next);
+    } catch (RuntimeException e) {
+      log.atError().addKeyValue("file", file).addKeyValue("version", next.contentVersion()).setCause(e)
+          .log("policy listener failed; the new policy is in force regardless");
+    }
+  }
+
+  private void reject(List<PolicyError> errors) {
+    rejected.incrementAndGet();
+    List<String> lines = errors.stream().map(PolicyError::toString).toList();
+    log.atWarn().addKeyValue("file", file)
+        .addKeyValue("version_in_force", current.get().contentVersion())
+        .addKeyValue("errors", lines)
+        .log("policy rejected, the previous version stays in force:\n  {}", String.join("\n  ", lines));
+    try {
+      listener.onRejected(errors);
+    } catch (RuntimeException e) {
+      log.atError().addKeyValue("file", file).setCause(e).log("policy listener failed on a rejection");
+    }
+  }
+
+  private static String describe(IOException e) {
+    // A bare IOException is one of ours and says it all; a subclass's name is part of the story
+    // (NoSuchFileException's message is only the path).
+    String name = e.getClass().getSimpleName();
+    if (e.getMessage() == null) {
+      return name;
+    }
+    return e.getClass() == IOException.class ? e.getMessage() : name + ": " + e.getMessage();
+  }
+}

@@ -1,0 +1,188 @@
+package dev.rotor.policy;
+
+import com.google.common.net.InetAddresses;
+import com.google.common.net.InternetDomainName;
+import io.spiffe.exception.InvalidSpiffeIdException;
+import io.spiffe.spiffeid.SpiffeId;
+import io.spiffe.spiffeid.TrustDomain;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The value rules of the policy, in one place so the parser (which reports them with a file and a
+ * field path) and the model's constructors (which enforce them for values built in code) cannot
+ * drift apart. Each check returns the problem, phrased as {@code "<bad value>" is ... (expected
+ * ...)}, or empty when the value is fine.
+ */
+final class PolicyValues {
+  private PolicyValues() {}
+
+  static final String NAME_PATTERN = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+  private static final Pattern NAME = Pattern.compile(NAME_PATTERN);
+  static final int NAME_MAX = 63;
+  private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z0-9_-]*");
+  /** Characters a path matcher may hold: RFC 3986 path characters, no query or fragment. */
+  private static final Pattern PATH_CHARS = Pattern.compile("/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*");
+
+  static Optional<String> name(String value) {
+    if (value.length() > NAME_MAX || !NAME.matcher(value).matches()) {
+      return problem(value, "is not a valid name (expected " + NAME_PATTERN + ", at most " + NAME_MAX
+          + " characters)");
+    }
+    return Optional.empty();
+  }
+
+  static Optional<String> port(int value) {
+    if (value < 1 || value > 65535) {
+      return Optional.of(value + " is out of range (expected 1..65535)");
+    }
+    return Optional.empty();
+  }
+
+  static Optional<String> nodeId(String value) {
+    if (value.isEmpty() || !value.strip().equals(value) || value.chars().anyMatch(Character::isISOControl)) {
+      return problem(value, "is not a valid node id (expected a non-empty Envoy node.id without"
+          + " surrounding spaces or control characters)");
+    }
+    return Optional.empty();
+  }
+
+  static Optional<String> method(String value) {
+    if (!METHOD.matcher(value).matches()) {
+      return problem(value, "is not an HTTP method (expected an upper-case token such as GET or POST)");
+    }
+    return Optional.empty();
+  }
+
+  static Optional<String> host(String value) {
+    if (InetAddresses.isInetAddress(value) || (InternetDomainName.isValid(value) && !value.endsWith("."))) {
+      return Optional.empty();
+    }
+    return problem(value, "is not a host name or IP address");
+  }
+
+  /** The path of a path matcher, without the {@code =} that marks an exact one. */
+  static Optional<String> pathValue(PathMatcher.Kind kind, String value) {
+    if (!PATH_CHARS.matcher(value).matches()) {
+      return problem(value, "is not a URL path (expected it to start with '/' and hold no query,"
+          + " fragment or spaces)");
+    }
+    if (kind == PathMatcher.Kind.PREFIX && !value.endsWith("/")) {
+      return problem(value, "is not a prefix path (expected it to end with '/')");
+    }
+    return Optional.empty();
+  }
+
+  /** A trust domain name as written in the file: the bare name, lower case. */
+  static Optional<String> trustDomain(String value) {
+    if (value.contains("://")) {
+      return problem(value, "is not a trust domain name (expected a bare name such as example.org,"
+          + " without spiffe://)");
+    }
+    TrustDomain td;
+    try {
+      td = TrustDomain.parse(value);
+    } catch (IllegalArgumentException | InvalidSpiffeIdException e) {
+      return problem(value, "is not a trust domain name: " + lowerFirst(e.getMessage())
+          + " (expected a name such as example.org)");
+    }
+    if (!td.getName().equals(value)) {
+      return problem(value, "is not in canonical form (expected " + td.getName() + ")");
+    }
+    return Optional.empty();
+  }
+
+  /** A workload's SPIFFE ID: a valid ID, in canonical form, with a non-empty path. */
+  static Optional<String> spiffeId(String value) {
+    SpiffeId id;
+    try {
+      id = SpiffeId.parse(value);
+    } catch (IllegalArgumentException | InvalidSpiffeIdException e) {
+      return problem(value, "is not a SPIFFE ID: " + lowerFirst(e.getMessage())
+          + " (expected spiffe://<trust-domain>/<path>)");
+    }
+    if (id.getPath().isEmpty()) {
+      return problem(value, "is a trust domain ID, not a workload ID (expected"
+          + " spiffe://<trust-domain>/<path>)");
+    }
+    if (!id.toString().equals(value)) {
+      return problem(value, "is not in canonical form (expected " + id + ")");
+    }
+    return Optional.empty();
+  }
+
+  static Optional<String> spiffeId(SpiffeId id) {
+    return spiffeId(id.toString());
+  }
+
+  /**
+   * An ID prefix: {@code spiffe://<trust-domain>/} followed by zero or more whole path segments,
+   * each followed by '/', so the prefix can only match at a segment boundary.
+   */
+  static Optional<String> idPrefix(String value) {
+    String expected = "(expected spiffe://<trust-domain>/<path>/, ending in '/')";
+    if (!value.startsWith("spiffe://")) {
+      return problem(value, "is not a SPIFFE ID prefix " + expected);
+    }
+    if (!value.endsWith("/")) {
+      return problem(value, "does not end with '/' " + expected);
+    }
+    String withoutSlash = value.substring(0, value.length() - 1);
+    String rest = withoutSlash.substring("spiffe://".length());
+    if (rest.isEmpty() || rest.startsWith("/")) {
+      return problem(value, "has no trust domain " + expected);
+    }
+    if (withoutSlash.endsWith("/") || withoutSlash.indexOf("//", "spiffe://".length()) >= 0) {
+      return problem(value, "has an empty path segment " + expected);
+    }
+    try {
+      SpiffeId id = SpiffeId.parse(withoutSlash);
+      if (!id.toString().equals(withoutSlash)) {
+        return problem(value, "is not in canonical form (expected " + id + "/)");
+      }
+    } catch (IllegalArgumentException | InvalidSpiffeIdException e) {
+      return problem(value, "is not a SPIFFE ID prefix: " + lowerFirst(e.getMessage()) + " " + expected);
+    }
+    return Optional.empty();
+  }
+
+  static String quote(String value) {
+    StringBuilder b = new StringBuilder(value.length() + 2).append('"');
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        case '\t' -> b.append("\\t");
+        case '\r' -> b.append("\\r");
+        default -> {
+          if (Character.isISOControl(c)) {
+            b.append(String.format("\\u%04x", (int) c));
+          } else {
+            b.append(c);
+          }
+        }
+      }
+    }
+    return b.append('"').toString();
+  }
+
+  /** Throws {@link IllegalArgumentException} naming the field when a check found a problem. */
+  static void require(Optional<String> problem, String field) {
+    if (problem.isPresent()) {
+      throw new IllegalArgumentException(field + ": " + problem.get());
+    }
+  }
+
+  private static Optional<String> problem(String value, String what) {
+    return Optional.of(quote(value) + " " + what);
+  }
+
+  private static String lowerFirst(String s) {
+    if (s == null || s.isEmpty()) {
+      return "invalid";
+    }
+    return Character.toLowerCase(s.charAt(0)) + s.substring(1);
+  }
+}
