@@ -1,0 +1,108 @@
+package dev.rotor.it;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.awaitility.core.ConditionTimeoutException;
+
+/**
+ * The real {@code rotor} program ({@code sds-server/target/rotor.jar}, built earlier in the same
+ * reactor) as a child process: {@code java -jar rotor.jar serve --sds-socket SOCKET ARGS...}.
+ * Its JSON-lines stdout goes to {@code NAME.stdout.jsonl} and its stderr to
+ * {@code NAME.stderr.log} in the given directory.
+ */
+public final class RotorProcess implements AutoCloseable {
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+  private final ManagedProcess process;
+  private final Path sdsSocket;
+
+  private RotorProcess(ManagedProcess process, Path sdsSocket) {
+    this.process = process;
+    this.sdsSocket = sdsSocket;
+  }
+
+  /**
+   * Starts {@code rotor serve} with its SDS socket at {@code dir/NAME.sock} plus {@code args}, and
+   * waits until the socket exists. Fails with Rotor's output if it exits first.
+   */
+  public static RotorProcess serve(Path dir, String name, List<String> args) {
+    Path jar = jar();
+    Path sdsSocket = dir.resolve(name + ".sock");
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", jar.toString(),
+        "serve",
+        "--sds-socket", sdsSocket.toString()));
+    command.addAll(args);
+    ManagedProcess process = ManagedProcess.start(name, command,
+        dir.resolve(name + ".stdout.jsonl"), dir.resolve(name + ".stderr.log"));
+    RotorProcess rotor = new RotorProcess(process, sdsSocket);
+    try {
+      await(name + " to listen on its SDS socket " + sdsSocket)
+          .atMost(START_TIMEOUT)
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> {
+            process.checkAlive("waiting for " + sdsSocket);
+            return Files.exists(sdsSocket);
+          });
+    } catch (ConditionTimeoutException e) {
+      // Rotor is running but never bound its socket: say what it printed meanwhile.
+      process.close();
+      throw new IllegalStateException(e.getMessage() + "\n" + process.describe(60), e);
+    } catch (RuntimeException e) {
+      // checkAlive's message already carries Rotor's output.
+      process.close();
+      throw e;
+    }
+    return rotor;
+  }
+
+  public Path sdsSocket() {
+    return sdsSocket;
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** Rotor's stdout so far: one JSON object per line (the last one may still be partial). */
+  public List<String> stdoutLines() {
+    try {
+      return Files.readAllLines(process.stdout(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read Rotor's stdout " + process.stdout(), e);
+    }
+  }
+
+  /** The command line and the ends of Rotor's stdout and stderr. */
+  public String describe() {
+    return process.describe(60);
+  }
+
+  @Override
+  public void close() {
+    process.close();
+  }
+
+  private static Path jar() {
+    String root = System.getProperty("rotor.repo.root");
+    if (root == null || root.isBlank()) {
+      throw new IllegalStateException("system property rotor.repo.root is not set (expected: the"
+          + " repository root, passed by tests/pom.xml's failsafe configuration)");
+    }
+    Path jar = Path.of(root, "sds-server", "target", "rotor.jar").toAbsolutePath().normalize();
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(jar + " does not exist (expected: the shaded rotor jar,"
+          + " built by `mvn -pl tests -am verify` before the integration tests run)");
+    }
+    return jar;
+  }
+}

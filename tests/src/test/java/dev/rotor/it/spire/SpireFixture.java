@@ -1,0 +1,359 @@
+package dev.rotor.it.spire;
+
+import static java.util.Objects.requireNonNull;
+import static org.awaitility.Awaitility.await;
+
+import dev.rotor.it.ManagedProcess;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestWatcher;
+
+/**
+ * A real single-machine SPIRE (server + agent, built from its Go module by
+ * {@code spire/build-spire.sh}) for end-to-end tests, configured from {@code spire/local/*.conf}.
+ *
+ * <p>Use it as a class-level extension, which starts SPIRE before the first test and stops it
+ * after the last, dumping the ends of both logs if anything failed:
+ *
+ * <pre>{@code
+ * @RegisterExtension static final SpireFixture spire = new SpireFixture();
+ * ...
+ * spire.createEntry("spiffe://example.org/w", SpireFixture.currentUidSelectors(), Duration.ofSeconds(60));
+ * spire.awaitSvidIssued("spiffe://example.org/w");
+ * ... spire.agentSocket() ...
+ * }</pre>
+ *
+ * or by hand: {@code try (SpireFixture spire = new SpireFixture().start()) { ... }}.
+ *
+ * <p>Everything lives in one directory under {@code /tmp} (Unix socket paths must stay under ~100
+ * characters); it is deleted on close unless something failed, in which case its path is printed.
+ */
+public final class SpireFixture
+    implements BeforeAllCallback, AfterAllCallback, TestWatcher, AutoCloseable {
+  public static final String TRUST_DOMAIN = "example.org";
+  public static final String TRUST_DOMAIN_ID = "spiffe://" + TRUST_DOMAIN;
+
+  private static final Duration BUILD_TIMEOUT = Duration.ofMinutes(30);
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  private static final Duration CLI_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+  private static final Pattern TOKEN = Pattern.compile("(?m)^Token: (\\S+)$");
+  private static final Pattern ENTRY_ID = Pattern.compile("(?m)^Entry ID\\s*: (\\S+)$");
+
+  private Path repoRoot;
+  private Path binDir;
+  private Path dir;
+  private CommandRunner cli;
+  private int serverPort;
+  private String joinToken;
+  private ManagedProcess server;
+  private ManagedProcess agent;
+  private int agentStarts;
+  private boolean failed;
+  private boolean closed;
+
+  /** Builds SPIRE if needed, starts the server, attests an agent with a join token, starts it. */
+  public SpireFixture start() {
+    if (server != null) {
+      throw new IllegalStateException("SPIRE fixture already started in " + dir);
+    }
+    try {
+      repoRoot = repoRoot();
+      dir = Files.createTempDirectory(Path.of("/tmp"), "rotor-it-");
+      Files.createDirectories(dir.resolve("server"));
+      Files.createDirectories(dir.resolve("agent"));
+      cli = new CommandRunner(dir);
+      binDir = Path.of(cli.run(List.of("bash", repoRoot.resolve("spire/build-spire.sh").toString()),
+          BUILD_TIMEOUT).orThrow().lastLine());
+      serverPort = freeLoopbackPort();
+      Map<String, String> values = Map.of(
+          "DATA_DIR", dir.toString(),
+          "SERVER_PORT", Integer.toString(serverPort),
+          "SERVER_SOCKET", serverSocket().toString(),
+          "AGENT_SOCKET", agentSocket().toString(),
+          "LOG_LEVEL", "DEBUG");
+      render("server.conf", values);
+      render("agent.conf", values);
+
+      server = ManagedProcess.start("spire-server",
+          List.of(bin("spire-server"), "run", "-config", dir.resolve("server.conf").toString()),
+          dir.resolve("server.log"));
+      awaitHealthy(server, List.of(bin("spire-server"), "healthcheck",
+          "-socketPath", serverSocket().toString()));
+
+      String bundle = spireServer("bundle", "show", "-format", "pem").output();
+      Files.writeString(dir.resolve("bootstrap-bundle.pem"), bundle, StandardCharsets.UTF_8);
+      joinToken = match(TOKEN, spireServer("token", "generate", "-ttl", "600").output(),
+          "a join token in the output of spire-server token generate");
+      startAgent();
+      return this;
+    } catch (IOException | RuntimeException e) {
+      failed = true;
+      close();
+      throw e instanceof IOException io
+          ? new UncheckedIOException("cannot prepare the SPIRE fixture in " + dir, io)
+          : (RuntimeException) e;
+    }
+  }
+
+  /** The SPIRE agent's Workload API socket; the agent serves SDS v3 on it too. */
+  public Path agentSocket() {
+    return dir.resolve("agent.sock");
+  }
+
+  /** {@link #agentSocket()} as the {@code unix://} URI the Workload API clients take. */
+  public String agentSocketUri() {
+    return "unix://" + agentSocket();
+  }
+
+  /** The fixture's directory: configs, data, sockets and logs. Short enough for more sockets. */
+  public Path dir() {
+    return dir;
+  }
+
+  /** The agent's SPIFFE ID, the parent of the entries created by {@link #createEntry}. */
+  public String agentSpiffeId() {
+    return TRUST_DOMAIN_ID + "/spire/agent/join_token/" + joinToken;
+  }
+
+  /** The UID of this test process, which is also the UID of the processes it starts. */
+  public static int currentUid() {
+    try {
+      return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the UID of this process from /proc/self", e);
+    }
+  }
+
+  /** Selectors that the agent's {@code unix} workload attestor gives this process. */
+  public static List<String> currentUidSelectors() {
+    return List.of("unix:uid:" + currentUid());
+  }
+
+  /**
+   * Registers a workload entry under this fixture's agent and returns its entry ID. The agent
+   * learns of it at its next sync (every 5 s); {@link #awaitSvidIssued} waits for that.
+   */
+  public String createEntry(String spiffeId, List<String> selectors, Duration x509SvidTtl) {
+    requireNonNull(spiffeId, "spiffeId");
+    if (selectors.isEmpty()) {
+      throw new IllegalArgumentException("selectors: [] (expected: at least one type:value)");
+    }
+    List<String> args = new ArrayList<>(List.of("entry", "create",
+        "-parentID", agentSpiffeId(),
+        "-spiffeID", spiffeId,
+        "-x509SVIDTTL", Long.toString(x509SvidTtl.toSeconds())));
+    for (String selector : selectors) {
+      args.add("-selector");
+      args.add(selector);
+    }
+    return match(ENTRY_ID, spireServer(args.toArray(String[]::new)).output(),
+        "an entry ID in the output of spire-server entry create");
+  }
+
+  /** Waits until the agent hands this process an X.509-SVID with {@code spiffeId}. */
+  public void awaitSvidIssued(String spiffeId) {
+    List<String> fetch = List.of(bin("spire-agent"), "api", "fetch", "x509",
+        "-socketPath", agentSocket().toString());
+    await("the SPIRE agent to issue an X.509-SVID for " + spiffeId + " to UID " + currentUid()
+            + " (spire-agent api fetch x509)")
+        .atMost(START_TIMEOUT)
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> {
+          agent.checkAlive("waiting for an SVID for " + spiffeId);
+          CommandRunner.Result result = cli.run(fetch, CLI_TIMEOUT);
+          return result.succeeded() && result.output().contains(spiffeId);
+        });
+  }
+
+  /** Stops the agent (SIGTERM, then SIGKILL after a grace period); its data dir stays. */
+  public void stopAgent() {
+    if (agent != null) {
+      agent.stop(STOP_GRACE);
+    }
+  }
+
+  /**
+   * Starts the agent and waits until it is healthy. The first start attests with the join
+   * token; later starts resume from the agent's data dir (persisted SVID and key on disk), which
+   * SPIRE allows while the agent SVID is valid ({@code agent_ttl} in server.conf). A join token
+   * is single-use, so it is passed only once.
+   */
+  public void startAgent() {
+    if (agent != null && agent.isAlive()) {
+      throw new IllegalStateException("the SPIRE agent is already running (pid " + agent.pid() + ")");
+    }
+    List<String> command = new ArrayList<>(List.of(bin("spire-agent"), "run",
+        "-config", dir.resolve("agent.conf").toString()));
+    if (agentStarts == 0) {
+      command.add("-joinToken");
+      command.add(joinToken);
+    }
+    agentStarts++;
+    agent = ManagedProcess.start("spire-agent", command, dir.resolve("agent.log"));
+    awaitHealthy(agent, List.of(bin("spire-agent"), "healthcheck",
+        "-socketPath", agentSocket().toString()));
+  }
+
+  public boolean isAgentRunning() {
+    return agent != null && agent.isAlive();
+  }
+
+  /** The ends of the server and agent logs. */
+  public String describe() {
+    StringBuilder out = new StringBuilder("SPIRE fixture in ").append(dir).append('\n');
+    if (server != null) {
+      out.append(server.describe(60));
+    }
+    if (agent != null) {
+      out.append(agent.describe(60));
+    }
+    return out.toString();
+  }
+
+  /** Makes {@link #close} dump the logs and keep the directory. */
+  public void markFailed() {
+    failed = true;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (failed) {
+      System.err.println(describe());
+      System.err.println("SPIRE fixture directory kept for inspection: " + dir);
+    }
+    if (agent != null) {
+      agent.stop(STOP_GRACE);
+    }
+    if (server != null) {
+      server.stop(STOP_GRACE);
+    }
+    if (!failed && dir != null) {
+      deleteRecursively(dir);
+    }
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    start();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    if (context.getExecutionException().isPresent()) {
+      failed = true;
+    }
+    close();
+  }
+
+  @Override
+  public void testFailed(ExtensionContext context, Throwable cause) {
+    failed = true;
+  }
+
+  private void awaitHealthy(ManagedProcess process, List<String> healthcheck) {
+    await(process.name() + " to pass `" + String.join(" ", healthcheck) + "`")
+        .atMost(START_TIMEOUT)
+        .pollInterval(Duration.ofMillis(250))
+        .until(() -> {
+          process.checkAlive("waiting for it to become healthy");
+          return cli.run(healthcheck, CLI_TIMEOUT).succeeded();
+        });
+  }
+
+  private CommandRunner.Result spireServer(String... args) {
+    List<String> command = new ArrayList<>();
+    command.add(bin("spire-server"));
+    command.add(args[0]);
+    command.add(args[1]);
+    command.add("-socketPath");
+    command.add(serverSocket().toString());
+    command.addAll(List.of(args).subList(2, args.length));
+    return cli.run(command, CLI_TIMEOUT).orThrow();
+  }
+
+  private Path serverSocket() {
+    return dir.resolve("server.sock");
+  }
+
+  private String bin(String name) {
+    return binDir.resolve(name).toString();
+  }
+
+  /** Copies spire/local/NAME into the fixture dir with every ${KEY} replaced by its value. */
+  private void render(String name, Map<String, String> values) throws IOException {
+    String text = Files.readString(repoRoot.resolve("spire/local").resolve(name), StandardCharsets.UTF_8);
+    for (Map.Entry<String, String> value : values.entrySet()) {
+      text = text.replace("${" + value.getKey() + "}", value.getValue());
+    }
+    Matcher left = Pattern.compile("\\$\\{[A-Z_]+}").matcher(text);
+    if (left.find()) {
+      throw new IllegalStateException("spire/local/" + name + ": placeholder " + left.group()
+          + " has no value (expected one of " + values.keySet() + ")");
+    }
+    Files.writeString(dir.resolve(name), text, StandardCharsets.UTF_8);
+  }
+
+  private static String match(Pattern pattern, String output, String what) {
+    Matcher matcher = pattern.matcher(output);
+    if (!matcher.find()) {
+      throw new IllegalStateException("expected " + what + ", got:\n" + output);
+    }
+    return matcher.group(1);
+  }
+
+  private static Path repoRoot() {
+    String root = System.getProperty("rotor.repo.root");
+    if (root == null || root.isBlank()) {
+      throw new IllegalStateException("system property rotor.repo.root is not set (expected: the"
+          + " repository root, passed by tests/pom.xml's failsafe configuration)");
+    }
+    Path path = Path.of(root).toAbsolutePath().normalize();
+    if (!Files.isRegularFile(path.resolve("spire/build-spire.sh"))) {
+      throw new IllegalStateException("rotor.repo.root: " + path
+          + " (expected: a directory containing spire/build-spire.sh)");
+    }
+    return path;
+  }
+
+  /** A port that was free a moment ago; SPIRE binds it right after. */
+  private static int freeLoopbackPort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private static void deleteRecursively(Path root) {
+    try (Stream<Path> paths = Files.walk(root)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(path -> {
+        try {
+          Files.deleteIfExists(path);
+        } catch (IOException e) {
+          // Sockets or files still held by an exiting process; /tmp is cleaned eventually.
+        }
+      });
+    } catch (IOException | UncheckedIOException e) {
+      System.err.println("cannot delete " + root + ": " + e);
+    }
+  }
+}
