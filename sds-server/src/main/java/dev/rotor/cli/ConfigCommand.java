@@ -82,7 +82,7 @@ final class ConfigCommand {
 
     private static Object toYamlTree(Message m) {
       try {
-        String json = JsonFormat.printer().usingTypeRegistry(ProtoConstraints.ENVOY_TYPES).print(m);
+        String json = JsonFormat.printer().preservingProtoFieldNames().usingTypeRegistry(ProtoConstraints.ENVOY_TYPES).print(m);
         return new Load(LoadSettings.builder().build()).loadFromString(json);
       } catch (InvalidProtocolBufferException e) {
         throw new IllegalStateException("cannot print " + m.getDescriptorForType().getFullName(), e);
@@ -96,10 +96,10 @@ final class ConfigCommand {
       return names;
     }
 
-    /** An SdsSecretConfig prints as a map with "name" and "sdsConfig": collect those names. */
+    /** An SdsSecretConfig prints as a map with "name" and "sds_config": collect those names. */
     private static void collectSecretNames(Object node, TreeSet<String> names) {
       if (node instanceof Map<?, ?> map) {
-        if (map.containsKey("sdsConfig") && map.get("name") instanceof String name) {
+        if (map.containsKey("sds_config") && map.get("name") instanceof String name) {
           names.add(name);
         }
         map.values().forEach(v -> collectSecretNames(v, names));

@@ -43,7 +43,12 @@ public final class RotorMain {
           + " (see: rotor " + cmd.getCommandName() + " --help)");
       return 2;
     });
-    return cl.execute(args);
+    try {
+      return cl.execute(args);
+    } finally {
+      out.flush();
+      err.flush();
+    }
   }
 
   /** The version from the jar's manifest, or "dev" when run from classes. */

@@ -78,7 +78,7 @@ class PolicyCommandsTest {
     assertThat(r.status()).as(r.err()).isZero();
     assertThat(r.out()).contains("workload: backend", "listeners:", "clusters:", "local_app",
         FRONTEND, "secrets_referenced:", "- ROOTCA", "- default");
-    assertThat(r.out()).doesNotContain("PRIVATE KEY", "inlineBytes");
+    assertThat(r.out()).doesNotContain("PRIVATE KEY", "inline_bytes");
   }
 
   @Test
