@@ -35,6 +35,14 @@ class EnvoyBootstrapTest {
    */
   static final Duration INITIAL_FETCH_TIMEOUT = Duration.newBuilder().setSeconds(10).build();
 
+  @org.junit.jupiter.api.Test
+  void initialFetchTimeout_isTheOneRotorPutsInItsSdsSecretConfigs() {
+    // LDS/CDS in the bootstraps and SDS in Rotor's generated listeners and clusters must wait the
+    // same time, so one missing secret and a slow first config behave alike (rule 25).
+    assertThat(java.time.Duration.ofSeconds(INITIAL_FETCH_TIMEOUT.getSeconds(), INITIAL_FETCH_TIMEOUT.getNanos()))
+        .isEqualTo(dev.rotor.xds.envoy.SdsSecretConfigs.INITIAL_FETCH_TIMEOUT);
+  }
+
   private static final String ROTOR_CLUSTER = "rotor";
   private static final String HTTP_PROTOCOL_OPTIONS_KEY = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 

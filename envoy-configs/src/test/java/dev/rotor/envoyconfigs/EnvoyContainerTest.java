@@ -113,7 +113,8 @@ class EnvoyContainerTest {
 
   /**
    * What {@code rotor serve --dev --trust-domain example.org --spiffe-id <backend> --expect-spiffe-id
-   * <backend> --svid-ttl 10s --sds-socket <socket> --allowed-uid 0 --allowed-uid <own UID>} would
+   * <backend> --svid-ttl 10s --sds-socket <socket> --allowed-uid 0 --allowed-uid <own UID> --policy
+   * deploy/policy/demo-policy.yaml} would
    * build (see ServeConfigParser), constructed directly.
    *
    * <p>UIDs: Envoy runs as root in its container ({@code ENVOY_UID=0}); Rotor sees that caller as
@@ -133,8 +134,13 @@ class EnvoyContainerTest {
         UdsServerOptions.of(socket, uids),
         Optional.empty(),
         SecretNaming.SPIRE_DEFAULTS,
-        false);
+        false,
+        Optional.of(DEMO_POLICY.toAbsolutePath()),
+        Duration.ofSeconds(1));
   }
+
+  /** The demo policy: the backend's inbound listener references `default` and `ROOTCA` over ADS. */
+  private static final Path DEMO_POLICY = Path.of("..", "deploy", "policy", "demo-policy.yaml");
 
   private static GenericContainer<?> envoy(Path socketDir) {
     return new GenericContainer<>(ENVOY_IMAGE)
