@@ -141,6 +141,27 @@ class DeltaAdsConformanceTest {
   }
 
   @Test
+  void rule20_reconnectSendsOnlyWhatDiffersFromTheReportedVersions() {
+    ads.publish(TestIdentities.backend(), TestPolicy.demo());
+    var before = ads.deltaAds("backend");
+    DeltaDiscoveryResponse had = subscribedToListeners(before);
+    before.close();
+    String inboundVersion = had.getResourcesList().stream().filter(r -> r.getName().equals(INBOUND)).findFirst()
+        .orElseThrow().getVersion();
+
+    var after = ads.deltaAds("backend again");
+    after.send(deltaSubscribe(BACKEND, LDS).toBuilder()
+        .putInitialResourceVersions(INBOUND, inboundVersion)
+        .putInitialResourceVersions(DB.envoyName(), "an-older-version")
+        .putInitialResourceVersions("outbound_gone", "0000000000000000")
+        .build());
+
+    DeltaDiscoveryResponse r = after.awaitResponse();
+    assertThat(names(r)).containsExactly(DB.envoyName());
+    assertThat(r.getRemovedResourcesList()).containsExactly("outbound_gone");
+  }
+
+  @Test
   void rule22_23_onePushSendsSecretsThenClustersThenListeners() {
     ads.publish(TestIdentities.backend(), TestPolicy.demo());
     var envoy = ads.deltaAds("backend");

@@ -179,13 +179,11 @@ class SotwAdsConformanceTest {
     ads.events.awaitAcks(2);
 
     ads.publish(TestPolicy.demo().withoutBackendOutbound(DB));
-    DiscoveryResponse cds2 = envoy.awaitResponse();
-    DiscoveryResponse lds2 = envoy.awaitResponse();
+    Map<String, DiscoveryResponse> next = byType(envoy.awaitResponse(), envoy.awaitResponse());
 
-    assertThat(cds2.getTypeUrl()).isEqualTo(CDS);
-    assertThat(names(cds2)).containsExactly(LOCAL_APP);
-    assertThat(lds2.getTypeUrl()).isEqualTo(LDS);
-    assertThat(names(lds2)).containsExactly(INBOUND);
+    assertThat(names(next.get(CDS))).containsExactly(LOCAL_APP);
+    assertThat(names(next.get(LDS))).containsExactly(INBOUND);
+    envoy.assertNoResponse();
   }
 
   @Test
@@ -209,6 +207,44 @@ class SotwAdsConformanceTest {
     envoy.send(ack(cds), ack(lds));
     ads.events.awaitAcks(2);
     envoy.assertNoResponse();
+  }
+
+  @Test
+  void rule13_workloadLeftWithNothingGetsAnEmptyResponseThatDeletesEverything() {
+    ads.publish(TestIdentities.backend(), TestPolicy.demo());
+    var envoy = ads.ads("frontend");
+    envoy.send(subscribe(FRONTEND, CDS), subscribe(FRONTEND, LDS));
+    DiscoveryResponse cds1 = envoy.awaitResponse();
+    DiscoveryResponse lds1 = envoy.awaitResponse();
+    envoy.send(ack(cds1), ack(lds1));
+    ads.events.awaitAcks(2);
+
+    ads.publish(TestPolicy.demo().withoutFrontendOutbound(TestPolicy.BACKEND));
+    Map<String, DiscoveryResponse> next = byType(envoy.awaitResponse(), envoy.awaitResponse());
+
+    assertThat(names(cds1)).containsExactly(TestPolicy.BACKEND.envoyName());
+    assertThat(names(lds1)).containsExactly(TestPolicy.BACKEND.envoyName());
+    assertThat(next.get(CDS).getResourcesList()).isEmpty();
+    assertThat(next.get(LDS).getResourcesList()).isEmpty();
+    envoy.assertNoResponse();
+  }
+
+  @Test
+  void rule15_reconnectingEnvoyGetsTheFullStateAgain() {
+    ads.publish(TestIdentities.backend(), TestPolicy.demo());
+    var before = ads.ads("backend");
+    before.send(subscribe(BACKEND, LDS));
+    DiscoveryResponse accepted = before.awaitResponse();
+    before.close();
+
+    var after = ads.ads("backend again");
+    // Envoy reports the version it holds and the nonce of the old stream.
+    after.send(subscribe(BACKEND, LDS).toBuilder().setVersionInfo(accepted.getVersionInfo())
+        .setResponseNonce(accepted.getNonce()).build());
+
+    DiscoveryResponse again = after.awaitResponse();
+    assertThat(names(again)).containsExactly(INBOUND, DB.envoyName());
+    assertThat(again.getNonce()).isNotEqualTo(accepted.getNonce());
   }
 
   // ---- rules 22-24: ordering and secret references ----
@@ -279,5 +315,14 @@ class SotwAdsConformanceTest {
     encodings.forEach((name, bytes) -> assertThat(bytes).as("encodings of the reference to %s", name).hasSize(1));
     assertThat(references).extracting(SdsSecretConfig::getSdsConfig).containsOnly(
         SdsSecretConfigs.overAds(SecretNaming.SPIRE_DEFAULTS).configSource());
+  }
+
+  /** Responses by type; fails if two have the same type. (Their order is rule 22's business.) */
+  private static Map<String, DiscoveryResponse> byType(DiscoveryResponse... responses) {
+    Map<String, DiscoveryResponse> m = new TreeMap<>();
+    for (DiscoveryResponse r : responses) {
+      assertThat(m.put(r.getTypeUrl(), r)).as("a second response of type %s", r.getTypeUrl()).isNull();
+    }
+    return m;
   }
 }

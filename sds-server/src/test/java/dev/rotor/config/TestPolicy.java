@@ -69,6 +69,14 @@ record TestPolicy(List<String> backendCallers, List<Outbound> backendOutbound, L
     return new TestPolicy(backendCallers, out, frontendOutbound);
   }
 
+  TestPolicy withoutFrontendOutbound(Outbound o) {
+    List<Outbound> out = new ArrayList<>(frontendOutbound);
+    if (!out.remove(o)) {
+      throw new IllegalArgumentException("frontend has no outbound " + o.name());
+    }
+    return new TestPolicy(backendCallers, backendOutbound, out);
+  }
+
   TestPolicy withFrontendOutbound(Outbound o) {
     List<Outbound> out = new ArrayList<>(frontendOutbound);
     out.add(o);
