@@ -162,6 +162,29 @@ class DeltaAdsConformanceTest {
   }
 
   @Test
+  void rule22_staleClusterIsRemovedOnlyAfterTheListenersThatUsedIt() {
+    ads.publish(TestIdentities.backend(), TestPolicy.demo());
+    var envoy = ads.deltaAds("backend");
+    envoy.send(deltaSubscribe(BACKEND, CDS), deltaSubscribe(BACKEND, LDS));
+    envoy.send(deltaAck(envoy.awaitResponse()), deltaAck(envoy.awaitResponse()));
+    ads.events.awaitAcks(2);
+
+    ads.publish(TestPolicy.demo().withoutBackendOutbound(DB).withBackendOutbound(TestPolicy.DATABASE));
+    DeltaDiscoveryResponse first = envoy.awaitResponse();
+    DeltaDiscoveryResponse second = envoy.awaitResponse();
+    DeltaDiscoveryResponse third = envoy.awaitResponse();
+
+    assertThat(List.of(first.getTypeUrl(), second.getTypeUrl(), third.getTypeUrl())).containsExactly(CDS, LDS, CDS);
+    assertThat(names(first)).containsExactly(TestPolicy.DATABASE.envoyName());
+    assertThat(first.getRemovedResourcesList()).isEmpty();
+    assertThat(names(second)).containsExactly(TestPolicy.DATABASE.envoyName());
+    assertThat(second.getRemovedResourcesList()).containsExactly(DB.envoyName());
+    assertThat(third.getResourcesList()).isEmpty();
+    assertThat(third.getRemovedResourcesList()).containsExactly(DB.envoyName());
+    envoy.assertNoResponse();
+  }
+
+  @Test
   void rule22_23_onePushSendsSecretsThenClustersThenListeners() {
     ads.publish(TestIdentities.backend(), TestPolicy.demo());
     var envoy = ads.deltaAds("backend");

@@ -250,6 +250,45 @@ class SotwAdsConformanceTest {
   // ---- rules 22-24: ordering and secret references ----
 
   @Test
+  void rule22_staleClusterIsRemovedOnlyAfterTheListenersThatUsedIt() {
+    ads.publish(TestIdentities.backend(), TestPolicy.demo());
+    var envoy = ads.ads("backend");
+    envoy.send(subscribe(BACKEND, CDS), subscribe(BACKEND, LDS));
+    envoy.send(ack(envoy.awaitResponse()), ack(envoy.awaitResponse()));
+    ads.events.awaitAcks(2);
+
+    // db renamed to database on the same port: a new cluster and listener replace the old pair.
+    ads.publish(TestPolicy.demo().withoutBackendOutbound(DB).withBackendOutbound(TestPolicy.DATABASE));
+    DiscoveryResponse first = envoy.awaitResponse();
+    DiscoveryResponse second = envoy.awaitResponse();
+    DiscoveryResponse third = envoy.awaitResponse();
+
+    // Make before break: the new cluster first (the old one kept), then the listeners, then the
+    // old cluster goes. Removing it first would leave outbound_db pointing at nothing.
+    assertThat(List.of(first.getTypeUrl(), second.getTypeUrl(), third.getTypeUrl())).containsExactly(CDS, LDS, CDS);
+    assertThat(names(first)).containsExactly(LOCAL_APP, TestPolicy.DATABASE.envoyName(), DB.envoyName());
+    assertThat(names(second)).containsExactly(INBOUND, TestPolicy.DATABASE.envoyName());
+    assertThat(names(third)).containsExactly(LOCAL_APP, TestPolicy.DATABASE.envoyName());
+    envoy.assertNoResponse();
+  }
+
+  @Test
+  void rule22_clusterRemovedAloneIsOneResponse() {
+    ads.publish(TestIdentities.backend(), TestPolicy.demo());
+    var envoy = ads.ads("backend");
+    envoy.send(subscribe(BACKEND, CDS), subscribe(BACKEND, LDS));
+    envoy.send(ack(envoy.awaitResponse()), ack(envoy.awaitResponse()));
+    ads.events.awaitAcks(2);
+
+    ads.publish(TestPolicy.demo().withoutBackendOutbound(DB));
+
+    assertThat(names(envoy.awaitResponse())).as("LDS first: the listener that used the cluster goes")
+        .containsExactly(INBOUND);
+    assertThat(names(envoy.awaitResponse())).as("then CDS: the cluster goes").containsExactly(LOCAL_APP);
+    envoy.assertNoResponse();
+  }
+
+  @Test
   void rule22_23_onePushSendsSecretsThenClustersThenListeners() {
     ads.publish(TestIdentities.backend(), TestPolicy.demo());
     var envoy = ads.ads("backend");

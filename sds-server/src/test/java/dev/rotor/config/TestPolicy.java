@@ -36,6 +36,8 @@ record TestPolicy(List<String> backendCallers, List<Outbound> backendOutbound, L
   static final Outbound DB = new Outbound("db", 9002, "db.demo.svc.cluster.local:5432", DB_ID);
   static final Outbound CACHE = new Outbound("cache", 9003, "cache.demo.svc.cluster.local:6379",
       "spiffe://example.org/ns/demo/sa/cache");
+  /** {@link #DB} renamed: same port, same upstream, new listener and cluster names. */
+  static final Outbound DATABASE = new Outbound("database", DB.port(), DB.address(), DB.spiffeId());
   static final Outbound BACKEND = new Outbound("backend", 9001, "backend.demo.svc.cluster.local:8080", BACKEND_ID);
 
   TestPolicy {
