@@ -133,17 +133,22 @@ final class AdsHarness implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     synchronized (peers) {
       peers.forEach(XdsTestPeer::close);
     }
     channel.shutdownNow();
     server.shutdownNow();
     pool.shutdown();
-    channel.awaitTermination(5, TimeUnit.SECONDS);
-    server.awaitTermination(5, TimeUnit.SECONDS);
-    if (!pool.awaitTermination(5, TimeUnit.SECONDS)) {
-      throw new AssertionError("stream executors did not finish within 5 s");
+    try {
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+      server.awaitTermination(5, TimeUnit.SECONDS);
+      if (!pool.awaitTermination(5, TimeUnit.SECONDS)) {
+        throw new AssertionError("stream executors did not finish within 5 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted while stopping the harness", e);
     }
   }
 }

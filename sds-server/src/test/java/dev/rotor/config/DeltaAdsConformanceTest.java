@@ -37,7 +37,7 @@ class DeltaAdsConformanceTest {
   private final AdsHarness ads = new AdsHarness();
 
   @AfterEach
-  void stop() throws InterruptedException {
+  void stop() {
     ads.close();
   }
 

@@ -27,7 +27,7 @@ class ListenerAndClusterServicesTest {
   private final AdsHarness ads = new AdsHarness();
 
   @AfterEach
-  void stop() throws InterruptedException {
+  void stop() {
     ads.close();
   }
 

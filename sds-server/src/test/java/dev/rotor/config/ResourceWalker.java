@@ -27,7 +27,7 @@ import java.util.stream.Stream;
  */
 final class ResourceWalker {
 
-  private static final Map<String, Class<? extends Message>> KNOWN = Stream.of(
+  private static final Map<String, Class<? extends Message>> KNOWN = Stream.<Class<? extends Message>>of(
           Listener.class, Cluster.class, DownstreamTlsContext.class, UpstreamTlsContext.class,
           HttpConnectionManager.class, Router.class, TcpProxy.class,
           io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class,

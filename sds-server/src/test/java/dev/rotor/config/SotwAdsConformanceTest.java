@@ -49,7 +49,7 @@ class SotwAdsConformanceTest {
   private final AdsHarness ads = new AdsHarness();
 
   @AfterEach
-  void stop() throws InterruptedException {
+  void stop() {
     ads.close();
   }
 

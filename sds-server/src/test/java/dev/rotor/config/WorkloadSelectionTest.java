@@ -29,7 +29,7 @@ class WorkloadSelectionTest {
   private final AdsHarness ads = new AdsHarness();
 
   @AfterEach
-  void stop() throws InterruptedException {
+  void stop() {
     ads.close();
   }
 
