@@ -3,43 +3,22 @@ package dev.rotor.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.rotor.gate.GatePolicy;
-import dev.rotor.source.dev.DevCaOptions;
-import dev.rotor.transport.UdsServerOptions;
 import dev.rotor.xds.TypeUrls;
-import dev.rotor.xds.secret.SecretNaming;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
-import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
-import io.spiffe.spiffeid.SpiffeId;
-import io.spiffe.spiffeid.TrustDomain;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,50 +40,18 @@ class StreamStormTest {
   private static final String GRPC_DEFAULT_EXECUTOR = "grpc-default-executor-";
   private static final int GRPC_EXECUTOR_CAP = 64;
 
-  private Path socketDir;
-  private ServeRuntime runtime;
-  private EventLoopGroup clientLoop;
-  private final List<ManagedChannel> channels = new ArrayList<>();
-
-  @BeforeEach
-  void start() throws IOException {
-    socketDir = Files.createTempDirectory(Path.of("/tmp"), "rotor-storm-");
-    TrustDomain td = TrustDomain.parse("example.org");
-    runtime = ServeRuntime.start(new ServeConfig(
-        Optional.of(DevCaOptions.of(td, List.of(SpiffeId.parse("spiffe://example.org/workload")),
-            Duration.ofHours(1), Duration.ofDays(1), Duration.ZERO, Duration.ofHours(1))),
-        Optional.empty(),
-        Duration.ZERO,
-        GatePolicy.trustDomain(td),
-        UdsServerOptions.of(socketDir.resolve("sds.sock"), Set.of(ownUid())),
-        Optional.empty(),
-        SecretNaming.SPIRE_DEFAULTS,
-        false,
-        Optional.empty(),
-        Duration.ofSeconds(1)));
-    clientLoop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-  }
+  private final UdsRuntime rotor = new UdsRuntime();
 
   @AfterEach
   void stop() throws Exception {
-    for (ManagedChannel c : channels) {
-      c.shutdownNow();
-      c.awaitTermination(5, TimeUnit.SECONDS);
-    }
-    clientLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-    runtime.close();
-    try (Stream<Path> files = Files.walk(socketDir)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
+    rotor.close();
   }
 
   @Test
   void twoThousandStreamsConnectingAndDisconnecting_leaveNoStreamAndNoThreadBehind() throws Exception {
     List<ManagedChannel> connections = new ArrayList<>();
     for (int i = 0; i < CONNECTIONS; i++) {
-      connections.add(channel());
+      connections.add(rotor.channel());
     }
     // Warm-up: Rotor's pools and event loops start their threads lazily.
     storm(connections, 200);
@@ -115,7 +62,7 @@ class StreamStormTest {
     // And connections that vanish with their streams open, as a crashed Envoy's do.
     List<Probe> orphans = new ArrayList<>();
     for (int c = 0; c < 5; c++) {
-      ManagedChannel doomed = channel();
+      ManagedChannel doomed = rotor.channel();
       for (int i = 0; i < 20; i++) {
         orphans.add(open(doomed, Ending.NONE, i));
       }
@@ -161,9 +108,9 @@ class StreamStormTest {
   }
 
   private void awaitNoStreamListening() {
-    await("every stream to stop listening to the store (listeners left: " + runtime.store().listenerCount() + ")")
+    await("every stream to stop listening to the store (listeners left: " + rotor.store().listenerCount() + ")")
         .atMost(Duration.ofSeconds(10))
-        .until(() -> runtime.store().listenerCount() == 0);
+        .until(() -> rotor.store().listenerCount() == 0);
   }
 
   private Probe open(ManagedChannel channel, Ending ending, int i) {
@@ -233,19 +180,6 @@ class StreamStormTest {
     }
   }
 
-  private ManagedChannel channel() {
-    ManagedChannel channel = NettyChannelBuilder
-        .forAddress(new DomainSocketAddress(runtime.sdsSocket().orElseThrow().toString()))
-        .channelType(EpollDomainSocketChannel.class)
-        .withOption(ChannelOption.SO_KEEPALIVE, null)
-        .eventLoopGroup(clientLoop)
-        .directExecutor()
-        .usePlaintext()
-        .build();
-    channels.add(channel);
-    return channel;
-  }
-
   /** Live threads by pool: names with their trailing counter removed. */
   private static Map<String, Integer> threadsByPool() {
     Map<String, Integer> pools = new TreeMap<>();
@@ -255,9 +189,5 @@ class StreamStormTest {
       }
     }
     return pools;
-  }
-
-  private static int ownUid() throws IOException {
-    return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
   }
 }
