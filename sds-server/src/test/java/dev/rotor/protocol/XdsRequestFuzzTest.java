@@ -39,9 +39,10 @@ import java.util.Set;
 /**
  * Fuzz target for the protocol engine as a client drives it: arbitrary bytes, parsed as gRPC
  * would parse them ({@code DiscoveryRequest.parseFrom}, {@code DeltaDiscoveryRequest.parseFrom}),
- * fed to one real SotW or delta stream of the SDS or ADS service, interleaved with rotations and
- * flow-control stalls; with some probability a request answers the stream's last nonce, so ACK and
- * NACK paths are reached too. The engine must never fail a stream with INTERNAL (its answer to an
+ * or built from the protocol's vocabulary (types, secret and listener names, nodes, nonces, ACKs,
+ * NACKs, unsubscribes, initial versions), fed to one real SotW or delta stream of the SDS or ADS
+ * service, interleaved with rotations and flow-control stalls; requests may answer the stream's
+ * last nonce, so ACK and NACK paths are reached too. The engine must never fail a stream with INTERNAL (its answer to an
  * unexpected exception), never send a response without a nonce, a resource of another type than
  * the response's or a duplicate name (rule 9), and must stop listening to the store when the
  * stream ends. Seeds and past findings: {@code XdsRequestFuzzTestInputs/}.
@@ -74,7 +75,7 @@ class XdsRequestFuzzTest {
   private static final StreamOptions SDS = StreamOptions.singleType(TypeUrls.SECRET);
   private static final StreamOptions ADS = StreamOptions.aggregated(ServingState.ADS_TYPES);
 
-  @FuzzTest(maxDuration = "60s")
+  @FuzzTest(maxDuration = "50s")
   void requestsOnOneStream(FuzzedDataProvider data) {
     ResourceStore store = new ResourceStore(STATES.get(0));
     XdsStreamFactory streams = new XdsStreamFactory(store, MoreExecutors.directExecutor(),
@@ -94,10 +95,11 @@ class XdsRequestFuzzTest {
 
     int steps = data.consumeInt(1, 12);
     for (int i = 0; i < steps && call.open() && data.remainingBytes() > 0; i++) {
-      switch (data.consumeInt(0, 5)) {
+      switch (data.consumeInt(0, 6)) {
         case 0 -> store.publish(STATES.get(data.consumeInt(0, STATES.size() - 1)));
         case 1 -> call.setReady(!call.ready);
-        default -> {
+        case 2 -> {
+          // Raw bytes, as gRPC parses them off the wire.
           boolean answerLast = data.consumeBoolean();
           byte[] bytes = data.consumeBytes(data.consumeInt(0, 600));
           try {
@@ -118,6 +120,14 @@ class XdsRequestFuzzTest {
             // gRPC would have failed the call before the engine saw it
           }
         }
+        default -> {
+          // A request built from the protocol's own vocabulary, so the fuzzer reaches deep states.
+          if (delta) {
+            incremental.onNext(deltaRequest(data, call.lastNonce));
+          } else {
+            sotw.onNext(sotwRequest(data, call.lastNonce));
+          }
+        }
       }
     }
     call.setReady(true);
@@ -127,6 +137,60 @@ class XdsRequestFuzzTest {
 
     assertThat(call.failedWith).as("how the engine ended the stream").noneMatch(s -> s.getCode() == Status.Code.INTERNAL);
     assertThat(store.listenerCount()).as("streams still listening after the end").isZero();
+  }
+
+  private static final List<String> TYPES = List.of(TypeUrls.SECRET, TypeUrls.LISTENER, TypeUrls.CLUSTER,
+      TypeUrls.ROUTE, TypeUrls.ENDPOINT, "");
+  private static final List<String> NAMES = List.of("default", "ROOTCA", "ALL", "spiffe://example.org",
+      "spiffe://example.org/ns/demo/sa/backend", "*", "", "inbound_8080", "outbound_backend", "unknown");
+  private static final List<String> NODES = List.of("backend", "frontend", "", "nobody");
+
+  private static DiscoveryRequest sotwRequest(FuzzedDataProvider data, String lastNonce) {
+    DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setTypeUrl(pick(data, TYPES));
+    if (data.consumeBoolean()) {
+      b.setNode(io.envoyproxy.envoy.config.core.v3.Node.newBuilder().setId(pick(data, NODES)));
+    }
+    for (int n = data.consumeInt(0, 4); n > 0; n--) {
+      b.addResourceNames(pick(data, NAMES));
+    }
+    b.setResponseNonce(nonce(data, lastNonce)).setVersionInfo(data.consumeAsciiString(8));
+    if (data.consumeBoolean()) {
+      b.setErrorDetail(com.google.rpc.Status.newBuilder().setCode(3).setMessage("fuzz"));
+    }
+    return b.build();
+  }
+
+  private static DeltaDiscoveryRequest deltaRequest(FuzzedDataProvider data, String lastNonce) {
+    DeltaDiscoveryRequest.Builder b = DeltaDiscoveryRequest.newBuilder().setTypeUrl(pick(data, TYPES));
+    if (data.consumeBoolean()) {
+      b.setNode(io.envoyproxy.envoy.config.core.v3.Node.newBuilder().setId(pick(data, NODES)));
+    }
+    for (int n = data.consumeInt(0, 3); n > 0; n--) {
+      b.addResourceNamesSubscribe(pick(data, NAMES));
+    }
+    for (int n = data.consumeInt(0, 2); n > 0; n--) {
+      b.addResourceNamesUnsubscribe(pick(data, NAMES));
+    }
+    for (int n = data.consumeInt(0, 2); n > 0; n--) {
+      b.putInitialResourceVersions(pick(data, NAMES), data.consumeAsciiString(8));
+    }
+    b.setResponseNonce(nonce(data, lastNonce));
+    if (data.consumeBoolean()) {
+      b.setErrorDetail(com.google.rpc.Status.newBuilder().setCode(3).setMessage("fuzz"));
+    }
+    return b.build();
+  }
+
+  private static String nonce(FuzzedDataProvider data, String lastNonce) {
+    return switch (data.consumeInt(0, 2)) {
+      case 0 -> lastNonce == null ? "" : lastNonce;
+      case 1 -> "";
+      default -> data.consumeAsciiString(12);
+    };
+  }
+
+  private static String pick(FuzzedDataProvider data, List<String> choices) {
+    return data.consumeBoolean() ? data.pickValue(choices) : data.consumeAsciiString(24);
   }
 
   private static XdsState state(int generation) {
