@@ -83,6 +83,10 @@ public final class RotorProcess implements AutoCloseable {
     return sdsSocket;
   }
 
+  public long pid() {
+    return process.pid();
+  }
+
   public boolean isAlive() {
     return process.isAlive();
   }
