@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -147,8 +149,22 @@ public final class ServeCommand implements Callable<Integer> {
     logging.validate();
     ServeConfig config = ServeConfigParser.parse(this, System.getenv());
     logging.apply();
+    // Handle SIGTERM from before start-up on: one that arrives while Rotor starts (waiting for the
+    // agent socket, binding) must still end in a clean shutdown with status 0, not the JVM's 143.
+    AtomicBoolean terminate = new AtomicBoolean();
+    AtomicReference<ServeRuntime> running = new AtomicReference<>();
+    Signals.onTermination(() -> {
+      terminate.set(true);
+      ServeRuntime r = running.get();
+      if (r != null) {
+        r.requestShutdown();
+      }
+    });
     try (ServeRuntime runtime = ServeRuntime.start(config)) {
-      Signals.onTermination(runtime::requestShutdown);
+      running.set(runtime);
+      if (terminate.get()) {
+        runtime.requestShutdown();
+      }
       runtime.awaitShutdown();
     }
     LoggingOptions.flushAndStop();
