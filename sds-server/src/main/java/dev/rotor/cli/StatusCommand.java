@@ -79,7 +79,7 @@ final class StatusCommand implements Callable<Integer> {
     try {
       uri = URI.create(base + "/status");
     } catch (IllegalArgumentException e) {
-      throw UsageException.of("--admin", "\"" + admin + "\" is not a URL (expected e.g. http://127.0.0.1:9902)");
+      throw UsageException.of("--admin", "\"" + admin + "\" (expected an http:// URL such as http://127.0.0.1:9902)");
     }
     if (!"http".equals(uri.getScheme()) || uri.getHost() == null) {
       throw UsageException.of("--admin", "\"" + admin + "\" (expected an http:// URL such as http://127.0.0.1:9902)");
