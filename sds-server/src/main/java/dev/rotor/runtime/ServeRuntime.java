@@ -32,6 +32,7 @@ import dev.rotor.sds.SecretDiscoveryService;
 import dev.rotor.sds.SecretState;
 import dev.rotor.status.RotationConvergence;
 import dev.rotor.status.StreamRegistry;
+import dev.rotor.status.StreamStatus;
 import dev.rotor.source.IdentitySource;
 import dev.rotor.source.dev.DevCaSource;
 import dev.rotor.source.workload.WorkloadApiAddress;
@@ -66,8 +67,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running {@code rotor serve}: identity source → gate → secret catalog → resource store → SDS
- * streams on the Unix socket (and TCP with mTLS when asked). Closing it stops accepting streams,
- * closes the open ones and stops the source.
+ * streams on the Unix socket (and TCP with mTLS when asked), with per-stream status, metrics, CSDS
+ * and the admin endpoint beside them. Closing it stops accepting streams, ends the open ones with
+ * UNAVAILABLE and stops the source.
  */
 public final class ServeRuntime implements AutoCloseable {
 
@@ -295,7 +297,7 @@ public final class ServeRuntime implements AutoCloseable {
         policyReloads.get(), policyRejections.get()));
   }
 
-  private List<dev.rotor.status.StreamStatus> openStreams() {
+  private List<StreamStatus> openStreams() {
     return streamRegistry.streams();
   }
 
