@@ -288,6 +288,47 @@ class OperationsTest {
     assertThat(row.path("expires_in_seconds").asLong()).isBetween(3000L, 3600L);
   }
 
+  @Test
+  void streamClientStatus_answersEachRequest_andEndsWithUnavailableAtShutdown() throws Exception {
+    XdsClient envoy = sds("frontend-7");
+    envoy.subscribe(TypeUrls.SECRET, "default");
+    envoy.ack(envoy.await(), "default");
+    java.util.concurrent.BlockingQueue<Object> inbox = new java.util.concurrent.LinkedBlockingQueue<>();
+    io.grpc.stub.StreamObserver<ClientStatusRequest> requests = ClientStatusDiscoveryServiceGrpc.newStub(rotor.channel)
+        .streamClientStatus(new io.grpc.stub.StreamObserver<>() {
+          @Override
+          public void onNext(ClientStatusResponse value) {
+            inbox.add(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            inbox.add(io.grpc.Status.fromThrowable(t));
+          }
+
+          @Override
+          public void onCompleted() {
+            inbox.add(io.grpc.Status.OK);
+          }
+        });
+    requests.onNext(ClientStatusRequest.getDefaultInstance());
+    Object first = inbox.poll(10, TimeUnit.SECONDS);
+    assertThat(first).isInstanceOf(ClientStatusResponse.class);
+    assertThat(((ClientStatusResponse) first).getConfigList()).extracting(c -> c.getNode().getId())
+        .contains("frontend-7");
+    requests.onNext(ClientStatusRequest.getDefaultInstance());
+    assertThat(inbox.poll(10, TimeUnit.SECONDS)).isInstanceOf(ClientStatusResponse.class);
+
+    long t0 = System.nanoTime();
+    rotor.runtime.close();
+    Object end = inbox.poll(10, TimeUnit.SECONDS);
+    assertThat(end).isInstanceOf(io.grpc.Status.class);
+    assertThat(((io.grpc.Status) end).getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+    assertThat(envoy.awaitClosed(Duration.ofSeconds(5)).getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("close() does not sit out a grace period")
+        .isLessThan(Duration.ofSeconds(3));
+  }
+
   private ClientStatusResponse csds(ClientStatusRequest request) {
     return ClientStatusDiscoveryServiceGrpc.newBlockingStub(rotor.channel)
         .withDeadlineAfter(10, TimeUnit.SECONDS).fetchClientStatus(request);
