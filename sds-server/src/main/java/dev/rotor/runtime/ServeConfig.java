@@ -2,6 +2,7 @@ package dev.rotor.runtime;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.admin.AdminOptions;
 import dev.rotor.gate.GatePolicy;
 import dev.rotor.source.dev.DevCaOptions;
 import dev.rotor.source.workload.WorkloadApiAddress;
@@ -14,7 +15,8 @@ import java.util.Optional;
 
 /**
  * Everything {@code rotor serve} needs, validated. Exactly one identity source: the development CA
- * or a SPIRE agent. With a policy file, listeners and clusters are served over ADS/LDS/CDS too.
+ * or a SPIRE agent. With a policy file, listeners and clusters are served over ADS/LDS/CDS too. The
+ * admin endpoint (health, metrics, status) listens where {@code admin} says, if anywhere.
  */
 public record ServeConfig(
     Optional<DevCaOptions> dev,
@@ -26,7 +28,8 @@ public record ServeConfig(
     SecretNaming naming,
     boolean spiffeValidationDisabled,
     Optional<Path> policyFile,
-    Duration policyPollInterval) {
+    Duration policyPollInterval,
+    AdminOptions admin) {
 
   /** Where Envoy finds Rotor by default; the Envoy bootstraps in envoy-configs/ use the same path. */
   public static final String DEFAULT_SDS_SOCKET = "/run/rotor/sds.sock";
@@ -41,6 +44,7 @@ public record ServeConfig(
     requireNonNull(naming, "naming");
     requireNonNull(policyFile, "policyFile");
     requireNonNull(policyPollInterval, "policyPollInterval");
+    requireNonNull(admin, "admin");
     if (dev.isPresent() == workloadApi.isPresent()) {
       throw new IllegalArgumentException("identity source: exactly one of dev or workloadApi (got "
           + (dev.isPresent() ? "both" : "neither") + ")");
