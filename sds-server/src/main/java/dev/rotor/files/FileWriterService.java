@@ -134,7 +134,7 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
    * JWT-SVIDs and the JWT bundle need FetchJWTSVID/FetchJWTBundles, which this version does not
    * call: refuse at start rather than run without files the configuration asks for.
    */
-  static void rejectUnsupported(HelperConfig config) {
+  public static void rejectUnsupported(HelperConfig config) {
     if (!config.jwtSvids().isEmpty()) {
       throw new HelperConfigException("jwt_svids: not supported yet by Rotor (only X.509 files are written; remove"
           + " jwt_svids, or keep spiffe-helper for JWT-SVIDs)");

@@ -98,6 +98,7 @@ public final class HelperConfigParser {
   private final Map<String, String> env;
   /** Relative paths (cert_dir, pid_file_name, ...) resolve against it, as spiffe-helper's do. */
   private final Path workingDirectory;
+  private boolean flagsOnly;
 
   /** One key's value and where it came from. */
   private record Setting(String key, Value value, String where, boolean fromFlag) {
@@ -156,6 +157,7 @@ public final class HelperConfigParser {
   public static HelperConfig fromFlags(Map<String, Flag> flags, Map<String, String> env, Path workingDirectory) {
     HelperConfigParser p = new HelperConfigParser("command line", requireNonNull(env, "env"),
         requireNonNull(workingDirectory, "workingDirectory"));
+    p.flagsOnly = true;
     p.applyFlags(requireNonNull(flags, "flags"));
     return p.build();
   }
@@ -543,7 +545,8 @@ public final class HelperConfigParser {
     String topKey = key.contains("[") ? key.substring(0, key.indexOf('[')) : key;
     Setting s = top.get(key) != null ? top.get(key) : top.get(topKey);
     if (s == null) {
-      return source + ": " + key;
+      // Flags are the keys' names in kebab case: with no file, name the flag to add.
+      return flagsOnly ? "--" + key.replace('_', '-') : source + ": " + key;
     }
     return s.fromFlag() ? s.where() : s.where() + ": " + key;
   }
