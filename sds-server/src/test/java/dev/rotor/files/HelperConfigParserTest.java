@@ -408,6 +408,20 @@ class HelperConfigParserTest {
     assertThat(parse(String.format(text, "HUP")).reload().renewSignal()).contains(new RenewSignal("SIGHUP"));
   }
 
+  @Test
+  void docs_listEveryKey_withItsFlag() throws IOException {
+    String doc = Files.readString(Path.of("..", "docs", "file-writer.md"));
+    for (String key : HelperConfigParser.TOP_LEVEL_KEYS) {
+      assertThat(doc).as("docs/file-writer.md documents " + key).contains("`" + key);
+    }
+    for (String key : HelperConfigParser.HEALTH_KEYS) {
+      assertThat(doc).as("docs/file-writer.md documents health_checks." + key).contains("`health_checks." + key + "`");
+    }
+    for (String key : HelperConfigParser.JWT_SVID_KEYS) {
+      assertThat(doc).contains(key);
+    }
+  }
+
   private static String fixture(String name) throws IOException {
     try (InputStream in = HelperConfigParserTest.class.getResourceAsStream("/helper-conf/" + name)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
