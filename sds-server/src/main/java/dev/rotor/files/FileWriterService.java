@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The file writer: takes the identities the gate serves and keeps spiffe-helper-compatible files
  * in cert_dir up to date, published as one consistent set ({@link SymlinkSwapPublisher}), then
- * tells the program that reads them ({@link RenewalActions}).
+ * tells the program that reads them ({@link RenewalActions}). JWT files, when configured, come from
+ * the agent directly ({@link JwtOutputs}) on the same thread.
  *
  * <p>Nothing is written, and nobody is signalled, when the content in place is already what the
  * snapshot gives (a snapshot that only changed a federated bundle the files do not include, a
