@@ -111,6 +111,8 @@ public final class ServeRuntime implements AutoCloseable {
   private PolicyWatcher policyWatcher;
   private UdsServer uds;
   private TcpMtlsServer tcp;
+  /** Writes what is served to files when --helper-config is given; set before the source starts. */
+  private volatile dev.rotor.files.FileWriterService fileWriter;
   private boolean closed;
 
   private ServeRuntime(ServeConfig config) {
@@ -173,6 +175,31 @@ public final class ServeRuntime implements AutoCloseable {
       throw new UsageException(e.getMessage(), e);
     }
 
+    if (config.fileWriter().isPresent()) {
+      try {
+        fileWriter = dev.rotor.files.FileWriterService.start(config.fileWriter().get());
+      } catch (dev.rotor.files.HelperConfigException e) {
+        throw UsageException.of("--helper-config", e.getMessage());
+      }
+      dev.rotor.files.FileWriterService writer = fileWriter;
+      fileWriterCounters(new FileWriterCounters() {
+        @Override
+        public long writes() {
+          return writer.status().writes();
+        }
+
+        @Override
+        public long failures() {
+          return writer.status().failures();
+        }
+
+        @Override
+        public long signalDeliveries() {
+          var st = writer.status();
+          return st.signalsSent() + st.reloadCmdRuns() - st.reloadCmdFailures();
+        }
+      });
+    }
     source = config.dev().<IdentitySource>map(o -> new DevCaSource(o, Clock.systemUTC(), scheduler))
         .orElseGet(() -> WorkloadApiSource.connect(config.workloadApi().get(), scheduler, new SecureRandom()));
     source.start(metrics.countingUpdates(gate));
@@ -201,6 +228,9 @@ public final class ServeRuntime implements AutoCloseable {
   /** Called by the gate with each snapshot it passes (or withdraws expired SVIDs from). */
   private void serve(IdentitySnapshot served) {
     this.served.set(served);
+    if (fileWriter != null) {
+      fileWriter.onServed(served); // queues the write on the writer's own thread
+    }
     synchronized (this) {
       identityChangedAt = System.nanoTime();
       catalog = SecretCatalog.build(served, config.naming());
@@ -384,6 +414,9 @@ public final class ServeRuntime implements AutoCloseable {
     }
     if (admin != null) {
       order.add(admin);
+    }
+    if (fileWriter != null) {
+      order.add(fileWriter);
     }
     for (AutoCloseable c : order) {
       try {
