@@ -1,5 +1,6 @@
 package dev.rotor.runtime;
 
+import dev.rotor.admin.AdminOptions;
 import dev.rotor.gate.GatePolicy;
 import dev.rotor.protocol.ResourceStore;
 import dev.rotor.source.dev.DevCaOptions;
@@ -57,7 +58,8 @@ final class UdsRuntime implements AutoCloseable {
           SecretNaming.SPIRE_DEFAULTS,
           false,
           Optional.empty(),
-          Duration.ofSeconds(1)));
+          Duration.ofSeconds(1),
+          AdminOptions.disabled()));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
