@@ -104,6 +104,21 @@ public final class RotorProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * The admin endpoint's base URL, e.g. {@code http://127.0.0.1:40123}, from Rotor's "rotor
+   * started" log line (tests start Rotor with {@code --admin-address 127.0.0.1:0}).
+   */
+  public String adminUrl() {
+    java.util.regex.Pattern admin = java.util.regex.Pattern.compile("\"admin\"\\s*:\\s*\"(http://[^\"]+)\"");
+    for (String line : stdoutLines()) {
+      java.util.regex.Matcher m = admin.matcher(line);
+      if (line.contains("rotor started") && m.find()) {
+        return m.group(1);
+      }
+    }
+    throw new IllegalStateException("no admin URL in Rotor's \"rotor started\" line\n" + describe());
+  }
+
   /** The command line and the ends of Rotor's stdout and stderr. */
   public String describe() {
     return process.describe(60);

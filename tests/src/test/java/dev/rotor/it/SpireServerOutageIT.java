@@ -13,10 +13,15 @@ import dev.rotor.it.SdsTestClient.Received;
 import dev.rotor.it.SdsTestClient.SecretStream;
 import dev.rotor.it.SecretMaterial.CertId;
 import dev.rotor.it.spire.SpireFixture;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,7 +30,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The SPIRE server down for three SVID lifetimes while the agent keeps running: Rotor serves what
  * the agent has while it is valid, withdraws it when it expires with no replacement (an expired
- * certificate is never served), and recovers by itself when the server returns.
+ * certificate is never served) and reports not ready on {@code /readyz}, and recovers by itself,
+ * ready again, when the server returns.
  *
  * <p>SPIRE v1.13.3 sets no lower bound on an entry's X.509-SVID TTL; 20 s keeps the outage short
  * while the agent (sync every 5 s, renewal at half-life) still renews normally before it.
@@ -56,7 +62,9 @@ class SpireServerOutageIT {
         "--workload-api", spire.agentSocketUri(),
         "--trust-domain", TRUST_DOMAIN,
         "--expect-spiffe-id", WORKLOAD_ID,
-        "--allowed-uid", Integer.toString(SpireFixture.currentUid())));
+        "--allowed-uid", Integer.toString(SpireFixture.currentUid()),
+        // Ready while the SVID is valid at all: the default margin (30 s) exceeds a 20 s SVID.
+        "--ready-expiry-margin", "1s"));
     logs.add(rotor::describe);
   }
 
@@ -75,6 +83,7 @@ class SpireServerOutageIT {
       DeltaSecretStream delta = client.deltaSecrets(SdsTestClient.node("envoy-outage-delta"), List.of("default"));
       certificate.awaitResponses(1, RESPONSE_TIMEOUT);
       bundle.awaitResponses(1, RESPONSE_TIMEOUT);
+      awaitReady(true, RESPONSE_TIMEOUT);
       // Stop the server just after a renewal, so the last SVID has most of its life ahead.
       CertId first = leaf(certificate.last());
       await("a renewal before the outage").atMost(RESPONSE_TIMEOUT).pollInterval(Duration.ofMillis(100))
@@ -102,6 +111,7 @@ class SpireServerOutageIT {
             Duration.between(Instant.now(), expiry).plus(WITHDRAWAL_TIMEOUT));
         assertThat(removal.arrivedAt()).as("withdrawal of %s", id(lastGood)).isAfterOrEqualTo(expiry);
         assertThat(rotor.stdoutLines()).anyMatch(line -> line.contains("withdrew expired SVIDs"));
+        awaitReady(false, WITHDRAWAL_TIMEOUT);
 
         SecretStream waiting = client.streamSecrets(SdsTestClient.node("envoy-during-outage"), List.of("default"));
         try (SecretStream bundleDuringOutage =
@@ -134,6 +144,7 @@ class SpireServerOutageIT {
                 && delta.responses().get(delta.responses().size() - 1).response().getResourcesList().stream()
                     .anyMatch(r -> r.getName().equals("default")));
         assertThat(leaf(waiting.last())).isEqualTo(leaf(certificate.last()));
+        awaitReady(true, RESPONSE_TIMEOUT);
         for (SecretStream s : List.of(certificate, bundle, waiting)) {
           ServedCertificates.checkAll(s);
           assertThat(s.isOpen()).as(s.describe()).isTrue();
@@ -150,6 +161,24 @@ class SpireServerOutageIT {
         delta.close();
       }
     }
+  }
+
+  /** Waits until Rotor's {@code /readyz} answers 200 (ready) or 503 (not ready). */
+  private static void awaitReady(boolean ready, Duration timeout) {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    URI readyz = URI.create(rotor.adminUrl() + "/readyz");
+    int expected = ready ? 200 : 503;
+    AtomicReference<String> last = new AtomicReference<>("no answer yet");
+    await("/readyz to answer " + expected)
+        .atMost(timeout)
+        .pollInterval(Duration.ofMillis(200))
+        .untilAsserted(() -> {
+          HttpResponse<String> r = http.send(HttpRequest.newBuilder(readyz).timeout(Duration.ofSeconds(5)).build(),
+              HttpResponse.BodyHandlers.ofString());
+          last.set(r.statusCode() + " " + r.body());
+          assertThat(r.statusCode()).as("/readyz: %s", last.get()).isEqualTo(expected);
+        });
+    System.out.println("/readyz: " + last.get());
   }
 
   private static CertId leaf(Received received) {
