@@ -17,7 +17,7 @@ import java.nio.charset.StandardCharsets;
  */
 class WorkloadApiFuzzTest {
 
-  @FuzzTest(maxDuration = "30s")
+  @FuzzTest(maxDuration = "20s")
   void svidResponse(byte[] input) {
     X509SVIDResponse response;
     try {
@@ -39,7 +39,7 @@ class WorkloadApiFuzzTest {
     }
   }
 
-  @FuzzTest(maxDuration = "20s")
+  @FuzzTest(maxDuration = "10s")
   void address(byte[] input) {
     String value = new String(input, StandardCharsets.UTF_8);
     try {
