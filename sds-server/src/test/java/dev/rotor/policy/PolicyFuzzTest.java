@@ -24,7 +24,7 @@ class PolicyFuzzTest {
   private static final WorkloadResourcesBuilder.Options OPTIONS = new WorkloadResourcesBuilder.Options(
       SdsSecretConfigs.overAds(SecretNaming.SPIRE_DEFAULTS), WorkloadResourcesBuilder.Options.DEFAULT_CONNECT_TIMEOUT);
 
-  @FuzzTest(maxDuration = "30s")
+  @FuzzTest(maxDuration = "25s")
   void policyFile(byte[] input) throws PolicyException {
     String text = new String(input, StandardCharsets.UTF_8);
     Policy policy;

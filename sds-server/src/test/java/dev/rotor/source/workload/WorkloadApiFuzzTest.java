@@ -17,7 +17,7 @@ import java.nio.charset.StandardCharsets;
  */
 class WorkloadApiFuzzTest {
 
-  @FuzzTest(maxDuration = "20s")
+  @FuzzTest(maxDuration = "15s")
   void svidResponse(byte[] input) {
     X509SVIDResponse response;
     try {
