@@ -69,6 +69,11 @@ final class UdsRuntime implements AutoCloseable {
     return runtime.store();
   }
 
+  /** Streams the status registry (/status) still lists as open. */
+  int registeredStreams() {
+    return runtime.streamRegistry().streams().size();
+  }
+
   /** A new connection to Rotor's socket. */
   synchronized ManagedChannel channel() {
     ManagedChannel channel = NettyChannelBuilder
