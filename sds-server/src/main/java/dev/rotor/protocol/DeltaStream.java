@@ -43,7 +43,8 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
     }
   }
 
-  // Sorted by push order, so one flush sends secrets, then clusters, then listeners (rules 22-23).
+  // Sorted by push order, so one flush sends secrets, then clusters, then listeners (rules 22-23);
+  // deletions of a type wait until the types after it are sent (computeResponses).
   private final Map<String, TypeState> types = new TreeMap<>(TypeUrls.BY_PUSH_ORDER);
   private final Nonces nonces;
 
@@ -115,16 +116,28 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
   @Override
   List<DeltaDiscoveryResponse> computeResponses(XdsState state, boolean byUpdate) {
     List<DeltaDiscoveryResponse> out = new ArrayList<>(1);
-    for (TypeState st : types.values()) {
-      DeltaDiscoveryResponse r = compute(st, state, byUpdate);
-      if (r != null) {
-        out.add(r);
-      }
+    List<TypeState> order = List.copyOf(types.values());
+    for (int i = 0; i < order.size(); i++) {
+      addIfAny(out, compute(order.get(i), state, byUpdate, i < order.size() - 1));
+    }
+    for (int i = 0; i < order.size() - 1; i++) {
+      addIfAny(out, compute(order.get(i), state, byUpdate, false));
     }
     return out;
   }
 
-  private DeltaDiscoveryResponse compute(TypeState st, XdsState state, boolean byUpdate) {
+  private static void addIfAny(List<DeltaDiscoveryResponse> out, DeltaDiscoveryResponse r) {
+    if (r != null) {
+      out.add(r);
+    }
+  }
+
+  /**
+   * @param keepStale rule 22, make before break: a full-state type followed by another type on
+   *     this stream (clusters, before listeners) defers deleting what the client has until the
+   *     later types are sent, so a listener never points at a cluster that is already gone
+   */
+  private DeltaDiscoveryResponse compute(TypeState st, XdsState state, boolean byUpdate, boolean keepStale) {
     TypeView view = state.view(st.typeUrl, info.node());
     Map<String, Resource> current = new TreeMap<>();
     if (st.wildcard) {
@@ -133,6 +146,7 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
       }
     }
     List<String> removed = new ArrayList<>();
+    boolean deferDeletes = keepStale && view.fullState();
     for (String name : st.names) {
       var r = view.get(name);
       if (r.isPresent()) {
@@ -140,7 +154,8 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
         st.reportedUnknown.remove(name);
       } else if (!current.containsKey(name)) {
         // Rule 19: a subscribed name that does not exist is reported in removed_resources, once.
-        if (st.clientHas.remove(name) != null || st.forced.contains(name)) {
+        boolean deferred = deferDeletes && st.clientHas.containsKey(name); // deleted in the second pass
+        if (!deferred && (st.clientHas.remove(name) != null || st.forced.contains(name))) {
           removed.add(name);
         }
         if (st.reportedUnknown.add(name)) {
@@ -150,7 +165,7 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
     }
     // Resources the client has from the wildcard that no longer exist are deleted (rule 16).
     for (String had : List.copyOf(st.clientHas.keySet())) {
-      if (!current.containsKey(had) && !st.names.contains(had)) {
+      if (!current.containsKey(had) && !st.names.contains(had) && !deferDeletes) {
         st.clientHas.remove(had);
         removed.add(had);
       }

@@ -80,6 +80,7 @@ public final class ServeRuntime implements AutoCloseable {
   private SecretCatalog catalog = SecretCatalog.EMPTY;
   private Optional<PolicyResources> policyResources = Optional.empty();
   private long identityChangedAt = System.nanoTime();
+  private Optional<SpiffeId> lastOwnId = Optional.empty();
   private IdentitySource source;
   private PolicyWatcher policyWatcher;
   private UdsServer uds;
@@ -169,8 +170,11 @@ public final class ServeRuntime implements AutoCloseable {
   /** Publishes a new state from the current identity catalog and policy resources. */
   private synchronized void republish(long changedAtNanos) {
     long gen = generation.incrementAndGet();
-    Optional<SpiffeId> ownId = Optional.ofNullable(served.get()).flatMap(IdentitySnapshot::defaultSvid)
-        .map(s -> s.spiffeId());
+    // The own ID is sticky: when the gate withdraws an expired SVID, the pod is still the same
+    // workload, and its listeners must not be deleted (they fail TLS without a secret instead).
+    Optional.ofNullable(served.get()).flatMap(IdentitySnapshot::defaultSvid).map(s -> s.spiffeId())
+        .ifPresent(id -> lastOwnId = Optional.of(id));
+    Optional<SpiffeId> ownId = lastOwnId;
     store.publish(new ServingState(gen, changedAtNanos,
         new SecretState(gen, changedAtNanos, catalog, config.spiffeValidationDisabled()), policyResources, ownId));
   }

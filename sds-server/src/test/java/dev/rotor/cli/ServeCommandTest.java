@@ -72,6 +72,19 @@ class ServeCommandTest {
   }
 
   @Test
+  void tcpPortInUse_namesTheFlag_andLeavesNothingStarted() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Result r = run(serve("--dev", "--tcp-listen", "127.0.0.1:" + taken.getLocalPort(),
+          "--tcp-allowed-spiffe-id", "spiffe://example.org/envoy"));
+      assertThat(r.status()).as(r.err()).isEqualTo(2);
+      assertThat(r.err()).contains("--tcp-listen");
+      assertThat(r.err().strip().lines().count()).isEqualTo(1);
+      // The Unix socket had started before the TCP listener failed: it must be gone again.
+      assertThat(Files.exists(dir.resolve("sds.sock"))).isFalse();
+    }
+  }
+
+  @Test
   void noIdentitySource_saysHowToGiveOne() {
     // The environment may carry SPIFFE_ENDPOINT_SOCKET; the parser is tested directly for that case.
     Result r = run(serve("--workload-api-wait", "0s"));
