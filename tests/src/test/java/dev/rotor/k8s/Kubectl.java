@@ -8,8 +8,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code kubectl kustomize DIR}: the same build {@code kubectl apply -k} does, offline. Missing
- * kubectl fails the test (it does not skip): CI must run these checks, and .ci/run installs it.
+ * {@code kubectl kustomize DIR}: the same build {@code kubectl apply -k} does, offline; where
+ * kubectl is missing, the standalone {@code kustomize build DIR} (v5) does the same. Missing both
+ * fails the test (it does not skip): CI must run these checks, so .ci/run must provide one.
  */
 final class Kubectl {
   private static final long TIMEOUT_SECONDS = 60;
@@ -29,9 +30,29 @@ final class Kubectl {
     return dir;
   }
 
-  /** The rendered YAML of the kustomization in {@code dir}; fails with kubectl's own error text. */
+  /** The rendered YAML of the kustomization in {@code dir}; fails with the tool's own error text. */
   static String kustomize(Path dir) {
-    ProcessBuilder pb = new ProcessBuilder(List.of("kubectl", "kustomize", dir.toString()));
+    try {
+      return run(List.of("kubectl", "kustomize", dir.toString()));
+    } catch (CommandNotFound kubectlMissing) {
+      try {
+        return run(List.of("kustomize", "build", dir.toString()));
+      } catch (CommandNotFound kustomizeMissing) {
+        throw new AssertionError("neither kubectl nor kustomize is on PATH. The Kubernetes manifest tests render"
+            + " deploy/kustomize with kubectl >= 1.27 (its built-in kustomize v5) or a standalone kustomize v5;"
+            + " .ci/run must install one (Debian's kubernetes-client, 1.20, is too old).");
+      }
+    }
+  }
+
+  private static final class CommandNotFound extends Exception {
+    CommandNotFound(IOException cause) {
+      super(cause);
+    }
+  }
+
+  private static String run(List<String> command) throws CommandNotFound {
+    ProcessBuilder pb = new ProcessBuilder(command);
     Path stderr;
     try {
       stderr = Files.createTempFile("kustomize", ".err");
@@ -43,25 +64,24 @@ final class Kubectl {
     try {
       p = pb.start();
     } catch (IOException e) {
-      throw new AssertionError("kubectl is not on PATH (" + e.getMessage() + "). The Kubernetes manifest tests need"
-          + " kubectl >= 1.27 (its built-in kustomize renders deploy/kustomize offline); .ci/run must install it.", e);
+      throw new CommandNotFound(e);
     }
     try {
       byte[] out = p.getInputStream().readAllBytes();
       if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        throw new AssertionError("kubectl kustomize " + dir + " did not finish within " + TIMEOUT_SECONDS + "s");
+        throw new AssertionError(String.join(" ", command) + " did not finish within " + TIMEOUT_SECONDS + "s");
       }
       String err = Files.readString(stderr, StandardCharsets.UTF_8);
       if (p.exitValue() != 0) {
-        throw new AssertionError("kubectl kustomize " + dir + " failed (exit " + p.exitValue() + "):\n" + err);
+        throw new AssertionError(String.join(" ", command) + " failed (exit " + p.exitValue() + "):\n" + err);
       }
       return new String(out, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new IllegalStateException("reading kubectl's output", e);
+      throw new IllegalStateException("reading the output of " + String.join(" ", command), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while waiting for kubectl", e);
+      throw new IllegalStateException("interrupted while waiting for " + String.join(" ", command), e);
     } finally {
       try {
         Files.deleteIfExists(stderr);
