@@ -10,11 +10,14 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
 
 /**
  * {@code java -jar demo.jar backend|frontend}: configuration from the environment, JSON logs on
- * stdout, and a graceful stop on SIGTERM (the JVM runs the shutdown hook: stop accepting, let
- * requests in flight finish for {@link #GRACE}, close the pool). Exit status 2: bad configuration.
+ * stdout, and a graceful stop on SIGTERM or SIGINT: stop accepting, let requests in flight finish
+ * for {@link #GRACE}, close the pool, exit 0. Exit status 2: bad configuration. The signals are
+ * handled directly (jdk.unsupported's {@code sun.misc.Signal}, as Rotor does): with a shutdown
+ * hook alone the JVM would exit 143 however cleanly the hook stopped.
  */
 public final class DemoMain {
   private static final Logger log = LoggerFactory.getLogger(DemoMain.class);
@@ -56,17 +59,17 @@ public final class DemoMain {
       System.exit(2);
       return;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      log.info("{} stopping (signal), grace {}s", program, GRACE.toSeconds());
-      try {
-        app.stop(GRACE);
-      } catch (Exception e) {
-        log.warn("{} did not stop cleanly", program, e);
-      } finally {
-        stopped.countDown();
-      }
-    }, "shutdown"));
-    stopped.await();
+    CountDownLatch stopRequested = new CountDownLatch(1);
+    Signal.handle(new Signal("TERM"), s -> stopRequested.countDown());
+    Signal.handle(new Signal("INT"), s -> stopRequested.countDown());
+    stopRequested.await();
+    log.info("{} stopping (signal), grace {}s", program, GRACE.toSeconds());
+    try {
+      app.stop(GRACE);
+    } catch (Exception e) {
+      log.warn("{} did not stop cleanly", program, e);
+      System.exit(1);
+    }
+    System.exit(0);
   }
 }
