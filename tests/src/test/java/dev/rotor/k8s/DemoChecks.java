@@ -51,6 +51,7 @@ final class DemoChecks {
     p.addAll(portsAgree(demo));
     p.addAll(allowedUidIsEnvoys(demo));
     p.addAll(keyMaterialOnlyInMemory(demo));
+    p.addAll(demoPodsAreHardened(demo));
     return p;
   }
 
@@ -484,6 +485,45 @@ final class DemoChecks {
           .ifPresent(m -> dirs.add(m.group(1)));
     }
     return dirs;
+  }
+
+  // ---- the workloads' securityContext (what Pod Security `restricted` requires, and more) ------------
+
+  /** Namespace demo: non-root, read-only root filesystem, no privilege escalation, no capabilities. */
+  static List<String> demoPodsAreHardened(RenderedDemo demo) {
+    List<String> p = new ArrayList<>();
+    for (Workload w : demo.workloads()) {
+      if (!"demo".equals(w.namespace())) {
+        continue;
+      }
+      PodSecurityContext pod = w.spec().getSecurityContext();
+      boolean podNonRoot = pod != null && Boolean.TRUE.equals(pod.getRunAsNonRoot());
+      if (pod == null || pod.getSeccompProfile() == null || !"RuntimeDefault".equals(pod.getSeccompProfile().getType())) {
+        p.add(w.where() + ": the pod has no seccompProfile RuntimeDefault");
+      }
+      w.allContainers().forEach(c -> {
+        var sc = c.getSecurityContext();
+        String where = w.where() + ": container " + c.getName();
+        if (sc == null) {
+          p.add(where + " has no securityContext");
+          return;
+        }
+        if (!podNonRoot && !Boolean.TRUE.equals(sc.getRunAsNonRoot())) {
+          p.add(where + " may run as root (no runAsNonRoot on the pod or the container)");
+        }
+        if (!Boolean.TRUE.equals(sc.getReadOnlyRootFilesystem())) {
+          p.add(where + " has a writable root filesystem (expected readOnlyRootFilesystem: true)");
+        }
+        if (!Boolean.FALSE.equals(sc.getAllowPrivilegeEscalation())) {
+          p.add(where + " allows privilege escalation (expected allowPrivilegeEscalation: false)");
+        }
+        if (sc.getCapabilities() == null || !sc.getCapabilities().getDrop().contains("ALL")
+            || !sc.getCapabilities().getAdd().isEmpty()) {
+          p.add(where + " keeps capabilities (expected drop: [ALL] and nothing added)");
+        }
+      });
+    }
+    return p;
   }
 
   // ---- helpers -------------------------------------------------------------------------------------

@@ -161,7 +161,15 @@ class DemoCrossReferenceTest {
                 t -> t.replace("cert_dir = \"/run/db-tls\"", "cert_dir = \"/var/lib/db-tls\"")),
             DemoChecks::keyMaterialOnlyInMemory,
             "demo/Deployment/backend: helper.conf cert_dir /var/lib/db-tls is not on an in-memory emptyDir mounted by"
-                + " rotor"))
+                + " rotor"),
+        new Defect("a container with a writable root filesystem",
+            d -> container(d, "postgres", "postgres").getSecurityContext().setReadOnlyRootFilesystem(false),
+            DemoChecks::demoPodsAreHardened,
+            "demo/StatefulSet/postgres: container postgres has a writable root filesystem"),
+        new Defect("a container that keeps a capability",
+            d -> container(d, "backend", "envoy").getSecurityContext().getCapabilities().setAdd(List.of("NET_ADMIN")),
+            DemoChecks::demoPodsAreHardened,
+            "demo/Deployment/backend: container envoy keeps capabilities"))
         .map(Arguments::of);
   }
 
