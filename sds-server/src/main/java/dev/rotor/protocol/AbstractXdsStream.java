@@ -34,6 +34,7 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
   private boolean closed;
   private boolean sawRequest;
   private boolean pendingByUpdate;
+  private Runnable closeHook = () -> {};
 
   AbstractXdsStream(StreamInfo info, StreamOptions options, ServerCallStreamObserver<RespT> out,
       ResourceStore store, Executor serial, XdsEventListener events) {
@@ -43,6 +44,20 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
     this.store = requireNonNull(store, "store");
     this.serial = requireNonNull(serial, "serial");
     this.events = requireNonNull(events, "events");
+  }
+
+  /** Runs once when the stream closes, however it closes (the factory forgets it). Call before start(). */
+  final void onClose(Runnable hook) {
+    this.closeHook = requireNonNull(hook, "hook");
+  }
+
+  /**
+   * Ends the stream from the server's side with {@code status}, e.g. UNAVAILABLE at shutdown so
+   * Envoy reconnects at once instead of waiting on a stream that will never answer again. Safe from
+   * any thread; a stream already closed stays as it is.
+   */
+  final void terminate(Status status) {
+    serial.execute(() -> fail(status));
   }
 
   /** Must be called from the gRPC service method, before it returns. */
@@ -152,6 +167,7 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
     }
     closed = true;
     store.removeListener(this);
+    closeHook.run();
     events.streamClosed(info);
   }
 

@@ -79,6 +79,9 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
       }
     }
 
+    boolean first = st.firstRequest;
+    Set<String> namesBefore = Set.copyOf(st.names);
+    boolean wildcardBefore = st.wildcard;
     if (st.firstRequest) {
       st.firstRequest = false;
       // Rule 20: on reconnect, do not resend what the client already has at the same version.
@@ -110,6 +113,9 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
         st.forced.remove(name);
         st.reportedUnknown.remove(name);
       }
+    }
+    if (first || st.wildcard != wildcardBefore || !st.names.equals(namesBefore)) {
+      events.subscriptionChanged(info, typeUrl, Set.copyOf(st.names), st.wildcard);
     }
   }
 

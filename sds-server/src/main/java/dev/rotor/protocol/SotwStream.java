@@ -42,6 +42,7 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
     final Set<String> reportedUnknown = new HashSet<>();
     String lastNonce;
     String lastVersion;
+    boolean subscriptionReported;
 
     TypeState(String typeUrl) {
       this.typeUrl = typeUrl;
@@ -112,6 +113,10 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
     st.wildcard = wildcard;
     if (subscriptionChanged || st.lastNonce == null) {
       st.owesFullResponse = true;
+    }
+    if (subscriptionChanged || !st.subscriptionReported) {
+      st.subscriptionReported = true;
+      events.subscriptionChanged(info, st.typeUrl, Set.copyOf(names), wildcard);
     }
   }
 

@@ -91,7 +91,8 @@ class PolicyReloadEndToEndTest {
         SecretNaming.SPIRE_DEFAULTS,
         false,
         Optional.of(policyFile),
-        POLL);
+        POLL,
+        dev.rotor.admin.AdminOptions.disabled());
     runtime = ServeRuntime.start(config);
     loops = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
   }

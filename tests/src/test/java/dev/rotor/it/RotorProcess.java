@@ -41,6 +41,10 @@ public final class RotorProcess implements AutoCloseable {
         "-jar", jar.toString(),
         "serve",
         "--sds-socket", sdsSocket.toString()));
+    if (!args.contains("--admin-address")) {
+      // Tests run several Rotors at once; the default admin port (9902) would be taken by the first.
+      command.addAll(List.of("--admin-address", "127.0.0.1:0"));
+    }
     command.addAll(args);
     ManagedProcess process = ManagedProcess.start(name, command,
         dir.resolve(name + ".stdout.jsonl"), dir.resolve(name + ".stderr.log"));
