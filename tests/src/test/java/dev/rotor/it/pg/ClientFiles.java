@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
@@ -53,6 +54,10 @@ public record ClientFiles(Path cert, Path key, Path ca) {
           ClientFiles copy = new ClientFiles(dir.resolve(cert.getFileName()),
               dir.resolve(key.getFileName()), dir.resolve(ca.getFileName()));
           Files.write(copy.cert(), certBytes);
+          // pgjdbc, like libpq, refuses a key file with group or world access.
+          Files.deleteIfExists(copy.key());
+          Files.createFile(copy.key(), PosixFilePermissions.asFileAttribute(
+              PosixFilePermissions.fromString("rw-------")));
           Files.write(copy.key(), keyBytes);
           Files.write(copy.ca(), caBytes);
           return copy;
