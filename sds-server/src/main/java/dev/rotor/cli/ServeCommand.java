@@ -127,6 +127,11 @@ public final class ServeCommand implements Callable<Integer> {
           + " (per Envoy: node metadata disable_spiffe_cert_validation).")
   boolean disableSpiffeCertValidation;
 
+  @Option(names = "--helper-config", paramLabel = "FILE",
+      description = "spiffe-helper's helper.conf: also write the served SVID, key and bundle to files, as"
+          + " rotor write-certs does (docs/file-writer.md). Its agent_address is not used: files get what serve serves.")
+  java.nio.file.Path helperConfig;
+
   @Override
   public Integer call() throws Exception {
     ServeConfig config = ServeConfigParser.parse(this, System.getenv());

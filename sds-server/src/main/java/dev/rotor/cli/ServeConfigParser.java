@@ -93,7 +93,31 @@ final class ServeConfigParser {
           + " (expected: between 100ms and 10m)");
     }
     return new ServeConfig(dev, agent, c.workloadApiWait, policy, uds, tcp, naming, c.disableSpiffeCertValidation,
-        Optional.ofNullable(c.policy).map(java.nio.file.Path::toAbsolutePath), c.policyPollInterval);
+        Optional.ofNullable(c.policy).map(java.nio.file.Path::toAbsolutePath), c.policyPollInterval,
+        helperConfig(c.helperConfig, env));
+  }
+
+  /** --helper-config: the file writer inside serve, validated like rotor write-certs' --config. */
+  private static Optional<dev.rotor.files.HelperConfig> helperConfig(Path file, Map<String, String> env) {
+    if (file == null) {
+      return Optional.empty();
+    }
+    dev.rotor.files.HelperConfig helper;
+    try {
+      helper = dev.rotor.files.HelperConfigParser.parseFile(file, Map.of(), env);
+      dev.rotor.files.FileWriterService.rejectUnsupported(helper);
+    } catch (dev.rotor.files.HelperConfigException e) {
+      throw UsageException.of("--helper-config", e.getMessage());
+    }
+    if (!helper.daemonMode()) {
+      throw UsageException.of("--helper-config", file + ": daemon_mode = false writes once and exits; rotor serve"
+          + " keeps the files current (remove daemon_mode, or use rotor write-certs --one-shot)");
+    }
+    if (helper.x509().isEmpty()) {
+      throw UsageException.of("--helper-config", file + ": no X.509 files to write (give svid_file_name,"
+          + " svid_key_file_name and svid_bundle_file_name)");
+    }
+    return Optional.of(helper);
   }
 
   private static DevCaOptions devOptions(ServeCommand c, TrustDomain td) {

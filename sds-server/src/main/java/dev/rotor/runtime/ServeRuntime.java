@@ -84,6 +84,8 @@ public final class ServeRuntime implements AutoCloseable {
   private PolicyWatcher policyWatcher;
   private UdsServer uds;
   private TcpMtlsServer tcp;
+  /** Writes what is served to files when --helper-config is given; set before the source starts. */
+  private volatile dev.rotor.files.FileWriterService fileWriter;
   private boolean closed;
 
   private ServeRuntime(ServeConfig config) {
@@ -135,6 +137,13 @@ public final class ServeRuntime implements AutoCloseable {
       throw new UsageException(e.getMessage(), e);
     }
 
+    if (config.fileWriter().isPresent()) {
+      try {
+        fileWriter = dev.rotor.files.FileWriterService.start(config.fileWriter().get());
+      } catch (dev.rotor.files.HelperConfigException e) {
+        throw UsageException.of("--helper-config", e.getMessage());
+      }
+    }
     source = config.dev().<IdentitySource>map(o -> new DevCaSource(o, Clock.systemUTC(), scheduler))
         .orElseGet(() -> WorkloadApiSource.connect(config.workloadApi().get(), scheduler, new SecureRandom()));
     source.start(gate);
@@ -153,6 +162,9 @@ public final class ServeRuntime implements AutoCloseable {
   /** Called by the gate with each snapshot it passes (or withdraws expired SVIDs from). */
   private void serve(IdentitySnapshot served) {
     this.served.set(served);
+    if (fileWriter != null) {
+      fileWriter.onServed(served); // queues the write on the writer's own thread
+    }
     synchronized (this) {
       identityChangedAt = System.nanoTime();
       catalog = SecretCatalog.build(served, config.naming());
@@ -271,6 +283,9 @@ public final class ServeRuntime implements AutoCloseable {
     }
     if (policyWatcher != null) {
       order.add(policyWatcher);
+    }
+    if (fileWriter != null) {
+      order.add(fileWriter);
     }
     for (AutoCloseable c : order) {
       try {
