@@ -1,5 +1,6 @@
 package dev.rotor.it.pg;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -34,6 +35,20 @@ public final class PgJdbc {
     properties.setProperty("sslcert", files.cert().toString());
     properties.setProperty("sslkey", files.key().toString());
     properties.setProperty("sslrootcert", files.ca().toString());
+    return properties;
+  }
+
+  /**
+   * Like {@link #verifyFull}, with the client's key and certificate chain from one PKCS#12
+   * keystore: a reader of one file cannot pair a certificate with the wrong key, whenever it reads.
+   */
+  public static Properties verifyFullWithKeystore(PostgresFixture postgres, Path keystore, String password,
+      Path ca, String applicationName) {
+    Properties properties = base(postgres, applicationName);
+    properties.setProperty("sslmode", "verify-full");
+    properties.setProperty("sslkey", keystore.toString());
+    properties.setProperty("sslpassword", password);
+    properties.setProperty("sslrootcert", ca.toString());
     return properties;
   }
 
