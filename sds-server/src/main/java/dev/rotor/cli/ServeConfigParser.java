@@ -105,7 +105,8 @@ final class ServeConfigParser {
     dev.rotor.files.HelperConfig helper;
     try {
       helper = dev.rotor.files.HelperConfigParser.parseFile(file, Map.of(), env);
-      dev.rotor.files.FileWriterService.rejectUnsupported(helper);
+      dev.rotor.files.FileWriterService.requireNoJwt(helper, "rotor serve writes the X.509 files it serves; run"
+          + " rotor write-certs for JWT files");
     } catch (dev.rotor.files.HelperConfigException e) {
       throw UsageException.of("--helper-config", e.getMessage());
     }

@@ -159,10 +159,10 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
   String hint;
 
   @Option(names = "--jwt-svid", paramLabel = "AUDIENCE=FILE",
-      description = "jwt_svids (repeatable; AUDIENCE,EXTRA=FILE for extra audiences). Not supported yet.")
+      description = "jwt_svids (repeatable; AUDIENCE,EXTRA=FILE for extra audiences).")
   List<String> jwtSvids = new ArrayList<>();
 
-  @Option(names = "--jwt-bundle-file-name", paramLabel = "NAME", description = "jwt_bundle_file_name. Not supported yet.")
+  @Option(names = "--jwt-bundle-file-name", paramLabel = "NAME", description = "jwt_bundle_file_name.")
   String jwtBundleFileName;
 
   @Option(names = "--jwt-bundle-file-mode", paramLabel = "OCTAL", description = "jwt_bundle_file_mode (default: 0600).")
@@ -253,8 +253,11 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
         err.println("rotor write-certs: " + e.getCause().getMessage());
         return 1;
       }
-      spec.commandLine().getOut().println("rotor write-certs: wrote " + String.join(", ",
-          options.helper().x509().map(HelperConfig.X509Output::fileNames).orElse(List.of())) + " to "
+      List<String> names = new ArrayList<>(
+          options.helper().x509().map(HelperConfig.X509Output::fileNames).orElse(List.of()));
+      options.helper().jwtSvids().forEach(j -> names.add(j.fileName()));
+      options.helper().jwtBundleFileName().ifPresent(names::add);
+      spec.commandLine().getOut().println("rotor write-certs: wrote " + String.join(", ", names) + " to "
           + options.helper().certDir());
     }
     return 0;
@@ -281,7 +284,9 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
       helper = config != null
           ? HelperConfigParser.parse(readConfig(), config.toString(), flags, env, workingDirectory)
           : HelperConfigParser.fromFlags(flags, env, workingDirectory);
-      FileWriterService.rejectUnsupported(helper);
+      if (dev) {
+        FileWriterService.requireNoJwt(helper, "--dev: the development CA issues X.509-SVIDs only");
+      }
     } catch (HelperConfigException e) {
       throw new UsageException(e.getMessage(), e);
     }

@@ -7,6 +7,7 @@ import dev.rotor.files.X509Outputs.RenderException;
 import dev.rotor.files.X509Outputs.Rendered;
 import dev.rotor.gate.ServedIdentityListener;
 import dev.rotor.identity.IdentitySnapshot;
+import dev.rotor.source.workload.JwtWorkloadApiClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The file writer: takes the identities the gate serves and keeps spiffe-helper-compatible files
  * in cert_dir up to date, published as one consistent set ({@link SymlinkSwapPublisher}), then
- * tells the program that reads them ({@link RenewalActions}).
+ * tells the program that reads them ({@link RenewalActions}). JWT files, when configured, come from
+ * the agent directly ({@link JwtOutputs}) on the same thread.
  *
  * <p>Nothing is written, and nobody is signalled, when the content in place is already what the
  * snapshot gives (a snapshot that only changed a federated bundle the files do not include, a
@@ -56,6 +58,7 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
   private final Clock clock;
   private final SymlinkSwapPublisher publisher;
   private final RenewalActions actions;
+  private final Optional<JwtOutputs> jwt;
 
   private final AtomicReference<IdentitySnapshot> pending = new AtomicReference<>();
   private final AtomicBoolean drainQueued = new AtomicBoolean();
@@ -81,18 +84,25 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
    * A writer on its own thread, with the system clock, and its health listener when enabled (in
    * daemon mode). Call {@link #close()} to stop both.
    *
-   * @throws HelperConfigException for settings this version cannot honour (JWT outputs), or a
-   *     health address that cannot be bound
+   * @throws HelperConfigException for a health address that cannot be bound, or an agent address
+   *     the JWT client cannot use
    */
   public static FileWriterService start(HelperConfig config) {
     ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(
         new ThreadFactoryBuilder().setNameFormat("rotor-files").setDaemon(true).build());
     FileWriterService service;
+    Optional<JwtWorkloadApiClient> jwtClient = Optional.empty();
     try {
-      service = new FileWriterService(config, executor, true, Clock.systemUTC(), new AtomicFileWriter(), Path.of(""));
+      if (hasJwt(config)) {
+        jwtClient = Optional.of(JwtWorkloadApiClient.connect(config.agentAddress()));
+      }
+      service = new FileWriterService(config, executor, true, Clock.systemUTC(), new AtomicFileWriter(), Path.of(""),
+          jwtClient);
     } catch (RuntimeException e) {
+      jwtClient.ifPresent(JwtWorkloadApiClient::close);
       executor.shutdownNow();
-      throw e;
+      throw new HelperConfigException(e instanceof HelperConfigException ? e.getMessage()
+          : "agent_address: " + e.getMessage(), e);
     }
     HelperConfig.HealthChecks h = config.healthChecks();
     if (h.listenerEnabled() && config.daemonMode()) {
@@ -120,28 +130,45 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
    */
   FileWriterService(HelperConfig config, ScheduledExecutorService executor, boolean ownsExecutor, Clock clock,
       AtomicFileWriter writer, Path workingDirectory) {
+    this(config, executor, ownsExecutor, clock, writer, workingDirectory, Optional.empty());
+  }
+
+  /**
+   * @param jwtClient the agent's JWT API; required when the configuration has JWT outputs
+   */
+  FileWriterService(HelperConfig config, ScheduledExecutorService executor, boolean ownsExecutor, Clock clock,
+      AtomicFileWriter writer, Path workingDirectory, Optional<JwtWorkloadApiClient> jwtClient) {
     this.config = requireNonNull(config, "config");
     this.executor = requireNonNull(executor, "executor");
     this.ownsExecutor = ownsExecutor;
     this.clock = requireNonNull(clock, "clock");
-    rejectUnsupported(config);
+    if (hasJwt(config) && jwtClient.isEmpty()) {
+      requireNoJwt(config, "JWT outputs need the SPIRE agent's Workload API");
+    }
     this.publisher = new SymlinkSwapPublisher(config.certDir(), requireNonNull(writer, "writer"), clock);
     this.actions = new RenewalActions(config.reload(), executor, workingDirectory.toAbsolutePath());
     publisher.publishedDigest().ifPresent(publishedDigest::set);
+    this.jwt = jwtClient.map(c -> new JwtOutputs(config, c, executor, clock, writer, this::completeIfReady));
+    jwt.ifPresent(JwtOutputs::start);
+  }
+
+  static boolean hasJwt(HelperConfig config) {
+    return !config.jwtSvids().isEmpty() || config.jwtBundleFileName().isPresent();
   }
 
   /**
-   * JWT-SVIDs and the JWT bundle need FetchJWTSVID/FetchJWTBundles, which this version does not
-   * call: refuse at start rather than run without files the configuration asks for.
+   * Refuses JWT outputs where there is no Workload API to fetch them from ({@code --dev}, whose CA
+   * issues X.509-SVIDs only; {@code rotor serve --helper-config}), rather than run without files the
+   * configuration asks for.
+   *
+   * @param why the reason, ending the message
    */
-  public static void rejectUnsupported(HelperConfig config) {
+  public static void requireNoJwt(HelperConfig config, String why) {
     if (!config.jwtSvids().isEmpty()) {
-      throw new HelperConfigException("jwt_svids: not supported yet by Rotor (only X.509 files are written; remove"
-          + " jwt_svids, or keep spiffe-helper for JWT-SVIDs)");
+      throw new HelperConfigException("jwt_svids: not available here (" + why + ")");
     }
     if (config.jwtBundleFileName().isPresent()) {
-      throw new HelperConfigException("jwt_bundle_file_name: not supported yet by Rotor (only X.509 files are"
-          + " written; remove jwt_bundle_file_name, or keep spiffe-helper for the JWT bundle)");
+      throw new HelperConfigException("jwt_bundle_file_name: not available here (" + why + ")");
     }
   }
 
@@ -162,16 +189,29 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
     }
   }
 
-  /** Completes after the first successful write (or the first check that finds the files in place). */
+  /**
+   * Completes once every output was written (or found in place): the X.509 files after the first
+   * successful publish, each JWT file after its first write.
+   */
   public CompletableFuture<Void> firstWrite() {
     return firstWrite;
   }
 
   public FileWriterStatus status() {
-    return new FileWriterStatus(everWritten && lastError.get() == null, Optional.ofNullable(lastError.get()),
-        writes.get(), unchanged.get(), failures.get(), actions.signalsSent(), actions.signalFailures(),
-        actions.reloadCmdRuns(), actions.reloadCmdFailures(), Optional.ofNullable(lastWriteAt.get()),
-        Optional.ofNullable(publishedDigest.get()));
+    Optional<String> error = Optional.ofNullable(lastError.get()).or(() -> jwt.flatMap(JwtOutputs::lastError));
+    boolean x509Written = config.x509().isEmpty() || everWritten;
+    boolean jwtWritten = jwt.map(JwtOutputs::allWritten).orElse(true);
+    return new FileWriterStatus(x509Written && jwtWritten && error.isEmpty(), error,
+        writes.get() + jwt.map(JwtOutputs::writes).orElse(0L), unchanged.get(), failures.get(), actions.signalsSent(),
+        actions.signalFailures(), actions.reloadCmdRuns(), actions.reloadCmdFailures(),
+        Optional.ofNullable(lastWriteAt.get()), Optional.ofNullable(publishedDigest.get()));
+  }
+
+  /** Completes {@link #firstWrite()} once every output was written. */
+  private void completeIfReady() {
+    if (status().ready()) {
+      firstWrite.complete(null);
+    }
   }
 
   public HelperConfig config() {
@@ -198,7 +238,10 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
       return;
     }
     IdentitySnapshot snapshot = current;
-    HelperConfig.X509Output out = config.x509().orElseThrow();
+    if (config.x509().isEmpty()) {
+      return; // JWT outputs only: snapshots carry nothing to write
+    }
+    HelperConfig.X509Output out = config.x509().get();
     Rendered rendered;
     try {
       rendered = X509Outputs.render(snapshot, out, config.files(), config.hint(), clock.instant(), pkcs12Password());
@@ -240,7 +283,7 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
     if (!problems.isEmpty()) {
       log.debug("renewal actions reported: {}", problems);
     }
-    firstWrite.complete(null);
+    completeIfReady();
   }
 
   private Optional<char[]> pkcs12Password() throws RenderException {
@@ -285,6 +328,7 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
     if (h != null) {
       h.close();
     }
+    jwt.ifPresent(JwtOutputs::close);
     actions.close();
     if (ownsExecutor) {
       executor.shutdownNow();

@@ -6,7 +6,6 @@ import com.google.common.net.InetAddresses;
 import dev.rotor.cli.Durations;
 import dev.rotor.files.HclReader.Bool;
 import dev.rotor.files.HclReader.ListValue;
-import dev.rotor.files.HclReader.Num;
 import dev.rotor.files.HclReader.ObjectValue;
 import dev.rotor.files.HclReader.Str;
 import dev.rotor.files.HclReader.Value;
@@ -24,12 +23,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,8 +72,6 @@ public final class HelperConfigParser {
       "listener_enabled", "bind_port", "liveness_path", "readiness_path", "bind_address");
   static final Set<String> JWT_SVID_KEYS = Set.of("jwt_audience", "jwt_extra_audiences", "jwt_svid_file_name");
 
-  private static final Pattern OCTAL_MODE = Pattern.compile("0[oO]?([0-7]{1,4})");
-
   /**
    * A value given on the command line for a {@code helper.conf} key.
    *
@@ -99,18 +94,6 @@ public final class HelperConfigParser {
   /** Relative paths (cert_dir, pid_file_name, ...) resolve against it, as spiffe-helper's do. */
   private final Path workingDirectory;
   private boolean flagsOnly;
-
-  /** One key's value and where it came from. */
-  private record Setting(String key, Value value, String where, boolean fromFlag) {
-    /** {@code helper.conf:12: cert_file_mode}, or {@code --cert-file-mode}. */
-    String label() {
-      return fromFlag ? where : where + ": " + key;
-    }
-
-    HelperConfigException error(String problem) {
-      return new HelperConfigException(label() + ": " + problem);
-    }
-  }
 
   private HelperConfigParser(String source, Map<String, String> env, Path workingDirectory) {
     this.source = source;
@@ -166,7 +149,7 @@ public final class HelperConfigParser {
     List<String> unknown = new ArrayList<>();
     body.entries().forEach((key, values) -> {
       if (!TOP_LEVEL_KEYS.contains(key)) {
-        unknown.add(describeUnknown(key, values.get(0).line(), TOP_LEVEL_KEYS));
+        unknown.add(UnknownKeys.describe(key, values.get(0).line(), TOP_LEVEL_KEYS));
         return;
       }
       if (values.size() > 1 && !key.equals("jwt_svids")) {
@@ -252,7 +235,7 @@ public final class HelperConfigParser {
 
   private Path certDir() {
     Optional<Setting> s = setting("cert_dir");
-    String raw = s.isEmpty() ? "" : stringValue(s.get());
+    String raw = s.isEmpty() ? "" : s.get().string();
     String label = s.map(Setting::label).orElse(source + ": cert_dir");
     Path dir;
     try {
@@ -349,7 +332,7 @@ public final class HelperConfigParser {
       List<String> unknown = new ArrayList<>();
       o.entries().forEach((k, v) -> {
         if (!JWT_SVID_KEYS.contains(k)) {
-          unknown.add(describeUnknown(k, v.get(0).line(), JWT_SVID_KEYS));
+          unknown.add(UnknownKeys.describe(k, v.get(0).line(), JWT_SVID_KEYS));
         }
       });
       if (!unknown.isEmpty()) {
@@ -357,16 +340,16 @@ public final class HelperConfigParser {
             + String.join(", ", unknown) + " (expected jwt_audience, jwt_extra_audiences, jwt_svid_file_name)");
       }
       Map<String, Setting> fields = nested(o, label);
-      String audience = fields.containsKey("jwt_audience") ? stringValue(fields.get("jwt_audience")) : "";
+      String audience = fields.containsKey("jwt_audience") ? fields.get("jwt_audience").string() : "";
       if (audience.isEmpty()) {
         throw new HelperConfigException(label + ": jwt_audience is required (the audience the JWT-SVID is for)");
       }
-      if (!fields.containsKey("jwt_svid_file_name") || stringValue(fields.get("jwt_svid_file_name")).isEmpty()) {
+      if (!fields.containsKey("jwt_svid_file_name") || fields.get("jwt_svid_file_name").string().isEmpty()) {
         throw new HelperConfigException(label + ": jwt_svid_file_name is required (the file the token is written to)");
       }
-      String file = checkFileName(fields.get("jwt_svid_file_name"), stringValue(fields.get("jwt_svid_file_name")));
+      String file = Setting.fileName(fields.get("jwt_svid_file_name"), fields.get("jwt_svid_file_name").string());
       List<String> extra = fields.containsKey("jwt_extra_audiences")
-          ? stringList(fields.get("jwt_extra_audiences")) : List.of();
+          ? fields.get("jwt_extra_audiences").strings() : List.of();
       out.add(new JwtSvidOutput(audience, extra, file));
     }
     return out;
@@ -375,7 +358,7 @@ public final class HelperConfigParser {
   /** {@code --jwt-svid AUDIENCE[,EXTRA...]=FILE}, repeatable. */
   private List<JwtSvidOutput> jwtSvidsFromFlag(Setting s) {
     List<JwtSvidOutput> out = new ArrayList<>();
-    for (String item : stringList(s)) {
+    for (String item : s.strings()) {
       int eq = item.lastIndexOf('=');
       if (eq <= 0 || eq == item.length() - 1) {
         throw s.error("\"" + item + "\" (expected AUDIENCE=FILE or AUDIENCE,EXTRA_AUDIENCE=FILE)");
@@ -384,7 +367,7 @@ public final class HelperConfigParser {
       if (auds.stream().anyMatch(String::isBlank)) {
         throw s.error("\"" + item + "\": an empty audience (expected AUDIENCE=FILE)");
       }
-      String file = checkFileName(s, item.substring(eq + 1));
+      String file = Setting.fileName(s, item.substring(eq + 1));
       out.add(new JwtSvidOutput(auds.get(0), auds.subList(1, auds.size()), file));
     }
     return out;
@@ -456,7 +439,7 @@ public final class HelperConfigParser {
       List<String> unknown = new ArrayList<>();
       o.entries().forEach((k, v) -> {
         if (!HEALTH_KEYS.contains(k)) {
-          unknown.add(describeUnknown(k, v.get(0).line(), HEALTH_KEYS));
+          unknown.add(UnknownKeys.describe(k, v.get(0).line(), HEALTH_KEYS));
         }
       });
       if (!unknown.isEmpty()) {
@@ -469,11 +452,11 @@ public final class HelperConfigParser {
     for (String k : HEALTH_KEYS) {
       setting("health_checks." + k).ifPresent(s -> fields.put(k, s));
     }
-    boolean enabled = fields.containsKey("listener_enabled") && boolValue(fields.get("listener_enabled"));
+    boolean enabled = fields.containsKey("listener_enabled") && fields.get("listener_enabled").bool();
     int port = HealthChecks.DEFAULT_PORT;
     if (fields.containsKey("bind_port")) {
       Setting s = fields.get("bind_port");
-      int p = intValue(s);
+      int p = s.integer();
       if (p < 0 || p > 65535) {
         throw s.error(p + " (expected a port from 1 to 65535; 0 means the default " + HealthChecks.DEFAULT_PORT + ")");
       }
@@ -482,7 +465,7 @@ public final class HelperConfigParser {
     String address = "127.0.0.1";
     if (fields.containsKey("bind_address")) {
       Setting s = fields.get("bind_address");
-      address = stringValue(s);
+      address = s.string();
       if (!address.equals("localhost") && !InetAddresses.isInetAddress(address)) {
         throw s.error("\"" + address + "\" is not an IP address (expected e.g. 127.0.0.1, or 0.0.0.0 for the probes"
             + " of a kubelet)");
@@ -501,7 +484,7 @@ public final class HelperConfigParser {
     if (s == null) {
       return dflt;
     }
-    String p = stringValue(s);
+    String p = s.string();
     if (p.isEmpty()) {
       return dflt; // spiffe-helper: empty means the default
     }
@@ -552,7 +535,7 @@ public final class HelperConfigParser {
   }
 
   private Optional<String> string(String key) {
-    return setting(key).map(HelperConfigParser::stringValue);
+    return setting(key).map(Setting::string);
   }
 
   private Optional<String> fileName(String key) {
@@ -560,21 +543,8 @@ public final class HelperConfigParser {
     if (s.isEmpty()) {
       return Optional.empty();
     }
-    String v = stringValue(s.get());
-    return v.isEmpty() ? Optional.empty() : Optional.of(checkFileName(s.get(), v));
-  }
-
-  /** A plain name inside cert_dir: the symlink layout needs every output directly in it. */
-  private static String checkFileName(Setting s, String v) {
-    if (v.contains("/") || v.equals(".") || v.equals("..") || v.indexOf('\0') >= 0) {
-      throw s.error("\"" + v + "\" is not a file name (expected a name inside cert_dir, without '/'; set cert_dir"
-          + " to the directory)");
-    }
-    if (v.startsWith("..")) {
-      throw s.error("\"" + v + "\": names starting with \"..\" are reserved for Rotor's versioned directories"
-          + " (choose another name)");
-    }
-    return v;
+    String v = s.get().string();
+    return v.isEmpty() ? Optional.empty() : Optional.of(Setting.fileName(s.get(), v));
   }
 
   private Optional<Path> path(String key) {
@@ -588,39 +558,11 @@ public final class HelperConfigParser {
   }
 
   private boolean bool(String key, boolean dflt) {
-    return setting(key).map(HelperConfigParser::boolValue).orElse(dflt);
+    return setting(key).map(Setting::bool).orElse(dflt);
   }
 
   private int mode(String key, int dflt) {
-    Optional<Setting> s = setting(key);
-    if (s.isEmpty()) {
-      return dflt;
-    }
-    String literal;
-    if (s.get().value() instanceof Num n) {
-      literal = n.literal();
-    } else if (s.get().value() instanceof Str str) {
-      literal = str.value().trim();
-    } else {
-      throw s.get().error(s.get().value().kind() + " (expected an octal file mode, e.g. " + FileSpec.octal(dflt) + ")");
-    }
-    if (literal.equals("0") || literal.isEmpty()) {
-      return dflt; // spiffe-helper: 0 means the default
-    }
-    Matcher m = OCTAL_MODE.matcher(literal);
-    if (m.matches()) {
-      int mode = Integer.parseInt(m.group(1), 8);
-      if (mode > 0777) {
-        throw s.get().error(literal + " has bits beyond 0777 (expected permission bits only, e.g. "
-            + FileSpec.octal(dflt) + ")");
-      }
-      return mode;
-    }
-    if (literal.matches("[0-7]{3}")) {
-      throw s.get().error(literal + " is not an octal file mode: write it with a leading 0 (0" + literal
-          + "); without it spiffe-helper reads the number as decimal");
-    }
-    throw s.get().error("\"" + literal + "\" is not an octal file mode (expected e.g. " + FileSpec.octal(dflt) + ")");
+    return setting(key).map(st -> st.octalMode(dflt)).orElse(dflt);
   }
 
   private Optional<FileOwner> owner(String key) {
@@ -628,7 +570,7 @@ public final class HelperConfigParser {
     if (s.isEmpty()) {
       return Optional.empty();
     }
-    String v = stringValue(s.get());
+    String v = s.get().string();
     if (v.isEmpty()) {
       return Optional.empty();
     }
@@ -645,7 +587,7 @@ public final class HelperConfigParser {
       return List.of();
     }
     try {
-      return CommandLineSplitter.split(stringValue(s.get()));
+      return CommandLineSplitter.split(s.get().string());
     } catch (IllegalArgumentException e) {
       throw s.get().error(e.getMessage());
     }
@@ -656,7 +598,7 @@ public final class HelperConfigParser {
     if (s.isEmpty()) {
       return dflt;
     }
-    String v = stringValue(s.get());
+    String v = s.get().string();
     Duration d;
     try {
       d = Durations.parse(v);
@@ -667,97 +609,6 @@ public final class HelperConfigParser {
       throw s.get().error(v + " (expected: between 1s and 10m)");
     }
     return d;
-  }
-
-  private static String stringValue(Setting s) {
-    if (s.value() instanceof Str str) {
-      return str.value();
-    }
-    if (s.value() instanceof Num n) {
-      return n.literal(); // HCL 1 decodes a number into a string field as written
-    }
-    throw s.error(s.value().kind() + " (expected a string in double quotes)");
-  }
-
-  private static boolean boolValue(Setting s) {
-    if (s.value() instanceof Bool b) {
-      return b.value();
-    }
-    if (s.value() instanceof Str str && (str.value().equals("true") || str.value().equals("false"))) {
-      return str.value().equals("true");
-    }
-    throw s.error(describeValue(s.value()) + " (expected true or false)");
-  }
-
-  private static int intValue(Setting s) {
-    String literal;
-    if (s.value() instanceof Num n) {
-      literal = n.literal();
-    } else if (s.value() instanceof Str str) {
-      literal = str.value().trim();
-    } else {
-      throw s.error(s.value().kind() + " (expected a whole number)");
-    }
-    try {
-      return Integer.parseInt(literal);
-    } catch (NumberFormatException e) {
-      throw s.error("\"" + literal + "\" is not a whole number");
-    }
-  }
-
-  private static List<String> stringList(Setting s) {
-    if (!(s.value() instanceof ListValue l)) {
-      throw s.error(s.value().kind() + " (expected a list of strings: [\"a\", \"b\"])");
-    }
-    List<String> out = new ArrayList<>();
-    for (Value v : l.items()) {
-      if (!(v instanceof Str str)) {
-        throw s.error("a list holding " + v.kind() + " (expected a list of strings: [\"a\", \"b\"])");
-      }
-      out.add(str.value());
-    }
-    return out;
-  }
-
-  private static String describeValue(Value v) {
-    if (v instanceof Str s) {
-      return "\"" + s.value() + "\"";
-    }
-    if (v instanceof Num n) {
-      return n.literal();
-    }
-    if (v instanceof Bool b) {
-      return String.valueOf(b.value());
-    }
-    return v.kind();
-  }
-
-  private static String describeUnknown(String key, int line, Set<String> known) {
-    // Close enough to be a typo: a third of the key's length, at least 1 edit (so "foo" is not "cmd").
-    int within = Math.max(1, key.length() / 3);
-    String near = known.stream().filter(k -> distance(k, key) <= within).min((a, b) ->
-        Integer.compare(distance(a, key), distance(b, key))).map(k -> ", did you mean " + k + "?").orElse("");
-    return "\"" + key + "\" (line " + line + near + ")";
-  }
-
-  /** Levenshtein distance, for "did you mean". */
-  static int distance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
   }
 
   private static String describe(Exception e) {
@@ -771,10 +622,4 @@ public final class HelperConfigParser {
     return e.getClass().getSimpleName() + (m == null ? "" : ": " + m);
   }
 
-  /** The keys a CLI flag may set, for the command's validation. */
-  static Set<String> allKeys() {
-    Set<String> keys = new LinkedHashSet<>(TOP_LEVEL_KEYS);
-    HEALTH_KEYS.forEach(k -> keys.add("health_checks." + k));
-    return keys;
-  }
 }

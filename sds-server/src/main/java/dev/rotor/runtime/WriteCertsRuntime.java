@@ -46,6 +46,7 @@ public final class WriteCertsRuntime implements AutoCloseable {
 
   private final ScheduledExecutorService scheduler;
   private final FileWriterService writer;
+  /** Absent when only JWT files are configured: the X.509 stream would feed nothing. */
   private final IdentityGate gate;
   private final IdentitySource source;
   private final AtomicReference<String> lastSourceError = new AtomicReference<>();
@@ -57,9 +58,13 @@ public final class WriteCertsRuntime implements AutoCloseable {
     IdentitySource s = null;
     try {
       w = FileWriterService.start(options.helper());
-      gate = new IdentityGate(options.gatePolicy(), Clock.systemUTC(), scheduler, w);
-      s = options.dev().<IdentitySource>map(d -> new DevCaSource(d, Clock.systemUTC(), scheduler))
-          .orElseGet(() -> WorkloadApiSource.connect(options.helper().agentAddress(), scheduler, new SecureRandom()));
+      if (options.helper().x509().isPresent()) {
+        gate = new IdentityGate(options.gatePolicy(), Clock.systemUTC(), scheduler, w);
+        s = options.dev().<IdentitySource>map(d -> new DevCaSource(d, Clock.systemUTC(), scheduler))
+            .orElseGet(() -> WorkloadApiSource.connect(options.helper().agentAddress(), scheduler, new SecureRandom()));
+      } else {
+        gate = null;
+      }
     } catch (RuntimeException e) {
       if (w != null) {
         w.close();
@@ -74,6 +79,9 @@ public final class WriteCertsRuntime implements AutoCloseable {
   /** Starts delivering identities to the writer. Bad settings surface as exceptions before anything runs. */
   public static WriteCertsRuntime start(Options options) {
     WriteCertsRuntime rt = new WriteCertsRuntime(options);
+    if (rt.source == null) {
+      return rt;
+    }
     rt.source.start(new IdentityListener() {
       @Override
       public void onSnapshot(IdentitySnapshot candidate) {
@@ -97,8 +105,9 @@ public final class WriteCertsRuntime implements AutoCloseable {
     return writer;
   }
 
-  public IdentityGate gate() {
-    return gate;
+  /** The gate in front of the X.509 files; empty when only JWT files are written. */
+  public Optional<IdentityGate> gate() {
+    return Optional.ofNullable(gate);
   }
 
   /**
@@ -114,12 +123,17 @@ public final class WriteCertsRuntime implements AutoCloseable {
     if (s != null) {
       return s;
     }
+    if (gate == null) {
+      return "no JWT-SVID received yet";
+    }
     return gate.status().unhealthyReason().orElse("no identity received from " + source.describe());
   }
 
   @Override
   public void close() {
-    source.close();
+    if (source != null) {
+      source.close();
+    }
     writer.close();
     scheduler.shutdownNow();
   }

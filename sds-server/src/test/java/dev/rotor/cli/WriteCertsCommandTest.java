@@ -58,7 +58,8 @@ class WriteCertsCommandTest {
       "signal missing     | --dev --cmd /bin/true                | --renew-signal: required with cmd",
       "both sources       | --dev --agent-address /run/a.sock  | --dev: cannot be combined with --agent-address",
       "dev-only flag      | --agent-address /run/a.sock --svid-ttl 1m | --svid-ttl: only with --dev",
-      "jwt                | --dev --jwt-svid db=db.token        | jwt_svids: not supported yet by Rotor",
+      "jwt with dev CA    | --dev --jwt-svid db=db.token        | jwt_svids: not available here (--dev: the development CA issues X.509-SVIDs only)",
+      "jwt flag form      | --jwt-svid db                       | --jwt-svid: \"db\" (expected AUDIENCE=FILE or AUDIENCE,EXTRA_AUDIENCE=FILE)",
       "owner              | --dev --key-file-owner postgres     | --key-file-owner: \"postgres\" is not an owner",
       "same names         | --dev --pkcs8-der-key-file-name server.key | --pkcs8-der-key-file-name: \"server.key\" is also svid_key_file_name",
       "missing config     | --dev --config /nonexistent/helper.conf | --config: cannot read /nonexistent/helper.conf (no such file)",
@@ -122,6 +123,35 @@ class WriteCertsCommandTest {
     }
     assertThat(ks.getKey("svid", "changeit".toCharArray())).isEqualTo(svid.privateKey());
     assertThat(Files.isSymbolicLink(certs.resolve("server.key"))).isTrue();
+  }
+
+  @Test
+  void oneShot_jwtSvidAndX509_fromTheAgent() throws Exception {
+    Path socket = dir.resolve("agent.sock");
+    TestPki pki = TestPki.forTrustDomain("example.org");
+    Svid svid = pki.issue("/db");
+    String token = UnixSocketAgent.jwt("spiffe://example.org/db", "db", java.time.Instant.now().plusSeconds(600));
+    try (UnixSocketAgent agent = new UnixSocketAgent(socket, svid, pki.bundle(), token)) {
+      Result r = run(writeCerts("--one-shot", "--agent-address", socket.toString(), "--timeout", "20s",
+          "--jwt-svid", "db=db.token", "--jwt-bundle-file-name", "jwt_bundle.json"));
+      assertThat(r.status()).as(r.err()).isZero();
+      assertThat(r.out()).contains("wrote server.crt, server.key, root.crt, db.token, jwt_bundle.json");
+    }
+    assertThat(Files.readString(dir.resolve("certs/db.token"))).isEqualTo(token);
+    assertThat(Files.readString(dir.resolve("certs/jwt_bundle.json"))).startsWith("{\"example.org\":\"");
+    assertThat(Files.readAllBytes(dir.resolve("certs/server.crt"))).isEqualTo(Pem.certificates(svid.chain()));
+  }
+
+  @Test
+  void serve_helperConfigWithJwt_isRefused() throws IOException {
+    Path certs = Files.createDirectories(dir.resolve("certs"));
+    Path conf = Files.writeString(dir.resolve("helper.conf"), "cert_dir = \"" + certs + "\"\n"
+        + "jwt_bundle_file_name = \"jwt.json\"\n");
+    Result r = run("serve", "--dev", "--sds-socket", dir.resolve("sds.sock").toString(), "--helper-config",
+        conf.toString());
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err().strip()).isEqualTo("rotor serve: --helper-config: jwt_bundle_file_name: not available here"
+        + " (rotor serve writes the X.509 files it serves; run rotor write-certs for JWT files)");
   }
 
   @Test

@@ -241,13 +241,13 @@ class FileWriterServiceTest {
   }
 
   @Test
-  void jwtOutputs_areRefusedAtStart_notIgnored() {
+  void jwtOutputs_withoutAnAgent_areRefusedAtStart_notIgnored() {
     HelperConfig base = config("", Reload.none());
     HelperConfig jwt = new HelperConfig(base.agentAddress(), base.certDir(), base.x509(),
         List.of(new HelperConfig.JwtSvidOutput("db", List.of(), "db.token")), Optional.empty(), base.files(),
         base.reload(), true, base.healthChecks(), "");
     assertThatThrownBy(() -> service(jwt)).isInstanceOf(HelperConfigException.class)
-        .hasMessageStartingWith("jwt_svids: not supported yet by Rotor");
+        .hasMessage("jwt_svids: not available here (JWT outputs need the SPIRE agent's Workload API)");
   }
 
   @Test
