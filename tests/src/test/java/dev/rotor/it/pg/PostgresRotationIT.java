@@ -26,7 +26,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -151,16 +150,12 @@ class PostgresRotationIT {
 
   /**
    * Rotor's PKCS#12 keystore is the one client file that cannot be read half old, half new, and
-   * docs/file-writer.md recommends it for pgjdbc. But Rotor stores the key entry under the alias
-   * {@code svid}, and pgjdbc 42.7.14's PKCS12KeyManager looks only at the alias {@code user}
-   * (BaseX509KeyManager.chooseClientAlias returns "user", getPrivateKey("user") is null), so
-   * pgjdbc offers no certificate and PostgreSQL answers "connection requires a valid client
-   * certificate". Enable this test when the writer's keystore works with pgjdbc.
+   * docs/file-writer.md recommends it for pgjdbc. pgjdbc 42.7.14's PKCS12KeyManager looks the key
+   * up under the alias {@code user} only (and otherwise offers no certificate, so PostgreSQL
+   * answers "connection requires a valid client certificate"): Rotor stores it under that alias.
    */
   @Test
   @Order(6)
-  @Disabled("file-writer defect: PKCS#12 key entry under alias 'svid'; pgjdbc 42.7.14 reads only"
-      + " alias 'user' and sends no client certificate")
   void pkcs12Keystore_logsInWithPgjdbc() throws SQLException {
     Properties keystore = PgJdbc.verifyFullWithKeystore(postgres(), environment.clientKeystore(),
         PostgresWithSvids.PKCS12_PASSWORD, environment.clientFiles().ca(), "pkcs12");
