@@ -10,6 +10,7 @@ import dev.rotor.identity.IdentitySnapshot;
 import dev.rotor.source.workload.JwtWorkloadApiClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -259,8 +260,8 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
       try {
         publisher.publish(rendered.files(), rendered.digest());
       } catch (IOException | RuntimeException e) {
-        fail("writing to " + config.certDir() + " failed: " + e.getClass().getSimpleName() + ": " + e.getMessage()
-            + "; the files in place are kept", true);
+        fail("writing to " + config.certDir() + " failed: " + describeWriteFailure(e) + "; the files in place are kept",
+            true);
         return;
       }
       writes.incrementAndGet();
@@ -299,6 +300,17 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
     } catch (IOException e) {
       throw new RenderException("pkcs12_password_file " + file.get() + " cannot be read: " + e.getMessage());
     }
+  }
+
+  /**
+   * The cause of a failed write, without the path of the version directory: that path is new on
+   * every attempt, and the same fault must read the same to be logged once, not on every retry.
+   */
+  private static String describeWriteFailure(Exception e) {
+    if (e instanceof FileSystemException fse) {
+      return fse.getClass().getSimpleName() + (fse.getReason() == null ? "" : ": " + fse.getReason());
+    }
+    return e.getClass().getSimpleName() + ": " + e.getMessage();
   }
 
   private void fail(String problem, boolean retryLater) {

@@ -233,7 +233,11 @@ public final class ServeRuntime implements AutoCloseable {
     }
     synchronized (this) {
       identityChangedAt = System.nanoTime();
-      catalog = SecretCatalog.build(served, config.naming());
+      // SVIDs withdrawn at expiry leave the bundles; the own bundle keeps its alias (ROOTCA)
+      // through the last known own SPIFFE ID, as the listeners do (see republish).
+      served.defaultSvid().ifPresent(s -> lastOwnId = Optional.of(s.spiffeId()));
+      catalog = SecretCatalog.build(served, config.naming(),
+          served.ownTrustDomain().or(() -> lastOwnId.map(SpiffeId::getTrustDomain)));
       republish(identityChangedAt);
     }
     log.atInfo()

@@ -54,6 +54,24 @@ class StreamRegistryTest {
   }
 
   @Test
+  void unknownNamesThatAreAlreadyRequested_publishNoNewSnapshot() {
+    registry.streamOpened(sds);
+    Set<String> names = new java.util.TreeSet<>();
+    for (int i = 0; i < 10_000; i++) {
+      names.add("spiffe://example.org/unknown/" + i);
+    }
+    registry.subscriptionChanged(sds, TypeUrls.SECRET, names, false);
+    var before = registry.streams().get(0);
+
+    // The engine reports each unknown name of the request; none changes what /status shows.
+    names.forEach(n -> registry.unknownResource(sds, TypeUrls.SECRET, n));
+
+    assertThat(registry.streams().get(0)).isSameAs(before);
+    assertThat(secrets().resources()).hasSize(10_000)
+        .allSatisfy((name, r) -> assertThat(r.state()).isEqualTo(ResourceStatus.State.REQUESTED));
+  }
+
+  @Test
   void nack_marksTheRejectedVersion_theClientKeepsTheAckedOne() {
     registry.streamOpened(sds);
     registry.subscriptionChanged(sds, TypeUrls.SECRET, Set.of("default"), false);
