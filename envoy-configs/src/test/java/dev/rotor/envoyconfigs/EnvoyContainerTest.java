@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.abort;
 
+import dev.rotor.admin.AdminOptions;
 import dev.rotor.envoyconfigs.EnvoyAdmin.Cert;
 import dev.rotor.gate.GatePolicy;
 import dev.rotor.runtime.ServeConfig;
@@ -136,7 +137,8 @@ class EnvoyContainerTest {
         SecretNaming.SPIRE_DEFAULTS,
         false,
         Optional.of(DEMO_POLICY.toAbsolutePath()),
-        Duration.ofSeconds(1));
+        Duration.ofSeconds(1),
+        AdminOptions.disabled());
   }
 
   /** The demo policy: the backend's inbound listener references `default` and `ROOTCA` over ADS. */

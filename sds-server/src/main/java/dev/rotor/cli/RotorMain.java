@@ -3,7 +3,7 @@ package dev.rotor.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code rotor} command: {@code serve} and, as they arrive, the other subcommands. */
+/** The {@code rotor} command: {@code serve}, {@code write-certs} and the other subcommands. */
 @Command(
     name = "rotor",
     mixinStandardHelpOptions = true,
@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
         "Takes X.509-SVIDs and trust bundles from the SPIRE Workload API (or an embedded development CA)",
         "and serves them to Envoy over SDS, rotating with no downtime."
     },
-    subcommands = {ServeCommand.class, PolicyCommand.class, ConfigCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ServeCommand.class, StatusCommand.class, WriteCertsCommand.class, PolicyCommand.class, ConfigCommand.class,
+        CommandLine.HelpCommand.class})
 public final class RotorMain {
 
   public static void main(String[] args) {
@@ -34,6 +35,10 @@ public final class RotorMain {
       if (ex instanceof UsageException) {
         cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + ex.getMessage());
         return 2;
+      }
+      if (ex instanceof StatusCommand.BadAnswer) {
+        cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + ex.getMessage());
+        return 1;
       }
       throw ex;
     });

@@ -1,12 +1,16 @@
 package dev.rotor.cli;
 
+import dev.rotor.admin.AdminOptions;
 import dev.rotor.runtime.ServeConfig;
 import dev.rotor.runtime.ServeRuntime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code rotor serve}: the main job. Validates every flag before it starts anything. */
@@ -33,6 +37,7 @@ import picocli.CommandLine.Option;
         "Examples:",
         "  rotor serve --dev                                   # development CA, socket /run/rotor/sds.sock",
         "  rotor serve --workload-api unix:///run/spire/agent/api.sock --allowed-uid 101",
+        "  rotor status                                        # one row per connected Envoy",
         "",
         "Exit status: 0 after a clean shutdown (SIGTERM), 2 on bad input, 1 on a failure at run time."
     })
@@ -122,18 +127,53 @@ public final class ServeCommand implements Callable<Integer> {
       description = "How often the policy file is checked for changes (default: ${DEFAULT-VALUE}).")
   Duration policyPollInterval;
 
+  @Option(names = "--admin-address", paramLabel = "HOST:PORT|off", defaultValue = AdminOptions.DEFAULT_ADDRESS,
+      description = "Admin HTTP endpoint: /healthz, /readyz, /metrics (Prometheus), /status (JSON). Loopback by"
+          + " default (${DEFAULT-VALUE}); off disables it. Port 0 picks a free port (printed at start-up).")
+  String adminAddress;
+
+  @Option(names = "--ready-expiry-margin", paramLabel = "DURATION", converter = Durations.class,
+      description = "/readyz turns false when the SVID expires within this margin (default: 30s, or a quarter of"
+          + " --svid-ttl with --dev when that is shorter).")
+  Duration readyExpiryMargin;
+
+  @Mixin
+  LoggingOptions logging = new LoggingOptions();
+
   @Option(names = "--disable-spiffe-cert-validation",
       description = "Serve validation contexts as trusted_ca instead of the SPIFFE validator, for every Envoy"
           + " (per Envoy: node metadata disable_spiffe_cert_validation).")
   boolean disableSpiffeCertValidation;
 
+  @Option(names = "--helper-config", paramLabel = "FILE",
+      description = "spiffe-helper's helper.conf: also write the served SVID, key and bundle to files, as"
+          + " rotor write-certs does (docs/file-writer.md). Its agent_address is not used: files get what serve serves.")
+  java.nio.file.Path helperConfig;
+
   @Override
   public Integer call() throws Exception {
+    logging.validate();
     ServeConfig config = ServeConfigParser.parse(this, System.getenv());
+    logging.apply();
+    // Handle SIGTERM from before start-up on: one that arrives while Rotor starts (waiting for the
+    // agent socket, binding) must still end in a clean shutdown with status 0, not the JVM's 143.
+    AtomicBoolean terminate = new AtomicBoolean();
+    AtomicReference<ServeRuntime> running = new AtomicReference<>();
+    Signals.onTermination(() -> {
+      terminate.set(true);
+      ServeRuntime r = running.get();
+      if (r != null) {
+        r.requestShutdown();
+      }
+    });
     try (ServeRuntime runtime = ServeRuntime.start(config)) {
-      Signals.onTermination(runtime::requestShutdown);
+      running.set(runtime);
+      if (terminate.get()) {
+        runtime.requestShutdown();
+      }
       runtime.awaitShutdown();
     }
+    LoggingOptions.flushAndStop();
     return 0;
   }
 }

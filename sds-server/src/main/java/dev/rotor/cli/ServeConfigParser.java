@@ -1,5 +1,6 @@
 package dev.rotor.cli;
 
+import dev.rotor.admin.AdminOptions;
 import dev.rotor.gate.GatePolicy;
 import dev.rotor.runtime.ServeConfig;
 import dev.rotor.source.dev.DevCaOptions;
@@ -10,6 +11,9 @@ import dev.rotor.xds.secret.SecretNaming;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -92,8 +96,68 @@ final class ServeConfigParser {
       throw UsageException.of("--policy-poll-interval", Durations.format(c.policyPollInterval)
           + " (expected: between 100ms and 10m)");
     }
+    AdminOptions admin = adminOptions(c, dev);
     return new ServeConfig(dev, agent, c.workloadApiWait, policy, uds, tcp, naming, c.disableSpiffeCertValidation,
-        Optional.ofNullable(c.policy).map(java.nio.file.Path::toAbsolutePath), c.policyPollInterval);
+        Optional.ofNullable(c.policy).map(java.nio.file.Path::toAbsolutePath), c.policyPollInterval, admin,
+        helperConfig(c.helperConfig, env));
+  }
+
+  private static AdminOptions adminOptions(ServeCommand c, Optional<DevCaOptions> dev) {
+    // Default 30 s; with the dev CA's short TTLs a quarter of the TTL, since it re-issues at half.
+    Duration margin = c.readyExpiryMargin != null ? c.readyExpiryMargin
+        : dev.map(d -> min(AdminOptions.DEFAULT_READY_EXPIRY_MARGIN, d.svidTtl().dividedBy(4)))
+            .orElse(AdminOptions.DEFAULT_READY_EXPIRY_MARGIN);
+    if (margin.isNegative() || margin.compareTo(Duration.ofDays(1)) > 0) {
+      throw UsageException.of("--ready-expiry-margin", Durations.format(margin) + " (expected: between 0s and 1d)");
+    }
+    if (dev.isPresent() && margin.compareTo(dev.get().svidTtl().dividedBy(2)) >= 0) {
+      // The dev CA re-issues at half the TTL, so an SVID always has at least that much left; a
+      // margin that large would keep /readyz failing forever.
+      throw UsageException.of("--ready-expiry-margin", Durations.format(margin) + " is not below half of --svid-ttl ("
+          + Durations.format(dev.get().svidTtl()) + "), so Rotor would never be ready (expected: a smaller margin)");
+    }
+    if (c.adminAddress.equalsIgnoreCase("off")) {
+      return new AdminOptions(Optional.empty(), margin);
+    }
+    Matcher m = HOST_PORT.matcher(c.adminAddress);
+    if (!m.matches()) {
+      throw UsageException.of("--admin-address", "\"" + c.adminAddress + "\" (expected HOST:PORT, e.g. "
+          + AdminOptions.DEFAULT_ADDRESS + ", or off)");
+    }
+    int port = Integer.parseInt(m.group(2));
+    if (port > 65535) {
+      throw UsageException.of("--admin-address", "port " + port + " (expected: between 0 and 65535; 0 picks a free one)");
+    }
+    String host = m.group(1).startsWith("[") ? m.group(1).substring(1, m.group(1).length() - 1) : m.group(1);
+    try {
+      return new AdminOptions(Optional.of(new InetSocketAddress(InetAddress.getByName(host), port)), margin);
+    } catch (UnknownHostException e) {
+      throw UsageException.of("--admin-address", "unknown host \"" + host + "\" (expected an IP address such as 127.0.0.1)");
+    }
+  }
+
+  /** --helper-config: the file writer inside serve, validated like rotor write-certs' --config. */
+  private static Optional<dev.rotor.files.HelperConfig> helperConfig(Path file, Map<String, String> env) {
+    if (file == null) {
+      return Optional.empty();
+    }
+    dev.rotor.files.HelperConfig helper;
+    try {
+      helper = dev.rotor.files.HelperConfigParser.parseFile(file, Map.of(), env);
+      dev.rotor.files.FileWriterService.requireNoJwt(helper, "rotor serve writes the X.509 files it serves; run"
+          + " rotor write-certs for JWT files");
+    } catch (dev.rotor.files.HelperConfigException e) {
+      throw UsageException.of("--helper-config", e.getMessage());
+    }
+    if (!helper.daemonMode()) {
+      throw UsageException.of("--helper-config", file + ": daemon_mode = false writes once and exits; rotor serve"
+          + " keeps the files current (remove daemon_mode, or use rotor write-certs --one-shot)");
+    }
+    if (helper.x509().isEmpty()) {
+      throw UsageException.of("--helper-config", file + ": no X.509 files to write (give svid_file_name,"
+          + " svid_key_file_name and svid_bundle_file_name)");
+    }
+    return Optional.of(helper);
   }
 
   private static DevCaOptions devOptions(ServeCommand c, TrustDomain td) {

@@ -34,6 +34,7 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
   private boolean closed;
   private boolean sawRequest;
   private boolean pendingByUpdate;
+  private Runnable closeHook = () -> {};
 
   AbstractXdsStream(StreamInfo info, StreamOptions options, ServerCallStreamObserver<RespT> out,
       ResourceStore store, Executor serial, XdsEventListener events) {
@@ -43,6 +44,20 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
     this.store = requireNonNull(store, "store");
     this.serial = requireNonNull(serial, "serial");
     this.events = requireNonNull(events, "events");
+  }
+
+  /** Runs once when the stream closes, however it closes (the factory forgets it). Call before start(). */
+  final void onClose(Runnable hook) {
+    this.closeHook = requireNonNull(hook, "hook");
+  }
+
+  /**
+   * Ends the stream from the server's side with {@code status}, e.g. UNAVAILABLE at shutdown so
+   * Envoy reconnects at once instead of waiting on a stream that will never answer again. Safe from
+   * any thread; a stream already closed stays as it is.
+   */
+  final void terminate(Status status) {
+    serial.execute(() -> fail(status));
   }
 
   /** Must be called from the gRPC service method, before it returns. */
@@ -152,6 +167,7 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
     }
     closed = true;
     store.removeListener(this);
+    closeHook.run();
     events.streamClosed(info);
   }
 
@@ -187,6 +203,35 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
             .asRuntimeException();
       }
     }
+  }
+
+  /** Computes one type's response (or null) in one pass of {@link #inPushOrder}. */
+  @FunctionalInterface
+  interface TypePass<T, R> {
+    R compute(T typeState, boolean keepStale);
+  }
+
+  /**
+   * Runs {@code pass} over the stream's types in push order, twice (rule 22, make before break):
+   * first every type but the last keeps what it would delete, then those types send their
+   * deletions once the later types (listeners, after clusters) have gone out.
+   */
+  static <T, R> List<R> inPushOrder(java.util.Collection<T> types, TypePass<T, R> pass) {
+    List<T> order = List.copyOf(types);
+    List<R> out = new java.util.ArrayList<>(1);
+    for (int i = 0; i < order.size(); i++) {
+      R r = pass.compute(order.get(i), i < order.size() - 1);
+      if (r != null) {
+        out.add(r);
+      }
+    }
+    for (int i = 0; i < order.size() - 1; i++) {
+      R r = pass.compute(order.get(i), false);
+      if (r != null) {
+        out.add(r);
+      }
+    }
+    return out;
   }
 
   static String abbreviate(String s) {

@@ -43,7 +43,8 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
     }
   }
 
-  // Sorted by push order, so one flush sends secrets, then clusters, then listeners (rules 22-23).
+  // Sorted by push order, so one flush sends secrets, then clusters, then listeners (rules 22-23);
+  // deletions of a type wait until the types after it are sent (computeResponses).
   private final Map<String, TypeState> types = new TreeMap<>(TypeUrls.BY_PUSH_ORDER);
   private final Nonces nonces;
 
@@ -78,6 +79,9 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
       }
     }
 
+    boolean first = st.firstRequest;
+    Set<String> namesBefore = Set.copyOf(st.names);
+    boolean wildcardBefore = st.wildcard;
     if (st.firstRequest) {
       st.firstRequest = false;
       // Rule 20: on reconnect, do not resend what the client already has at the same version.
@@ -110,21 +114,22 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
         st.reportedUnknown.remove(name);
       }
     }
+    if (first || st.wildcard != wildcardBefore || !st.names.equals(namesBefore)) {
+      events.subscriptionChanged(info, typeUrl, Set.copyOf(st.names), st.wildcard);
+    }
   }
 
   @Override
   List<DeltaDiscoveryResponse> computeResponses(XdsState state, boolean byUpdate) {
-    List<DeltaDiscoveryResponse> out = new ArrayList<>(1);
-    for (TypeState st : types.values()) {
-      DeltaDiscoveryResponse r = compute(st, state, byUpdate);
-      if (r != null) {
-        out.add(r);
-      }
-    }
-    return out;
+    return inPushOrder(types.values(), (st, keepStale) -> compute(st, state, byUpdate, keepStale));
   }
 
-  private DeltaDiscoveryResponse compute(TypeState st, XdsState state, boolean byUpdate) {
+  /**
+   * @param keepStale rule 22, make before break: a full-state type followed by another type on
+   *     this stream (clusters, before listeners) defers deleting what the client has until the
+   *     later types are sent, so a listener never points at a cluster that is already gone
+   */
+  private DeltaDiscoveryResponse compute(TypeState st, XdsState state, boolean byUpdate, boolean keepStale) {
     TypeView view = state.view(st.typeUrl, info.node());
     Map<String, Resource> current = new TreeMap<>();
     if (st.wildcard) {
@@ -133,6 +138,7 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
       }
     }
     List<String> removed = new ArrayList<>();
+    boolean deferDeletes = keepStale && view.fullState();
     for (String name : st.names) {
       var r = view.get(name);
       if (r.isPresent()) {
@@ -140,7 +146,8 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
         st.reportedUnknown.remove(name);
       } else if (!current.containsKey(name)) {
         // Rule 19: a subscribed name that does not exist is reported in removed_resources, once.
-        if (st.clientHas.remove(name) != null || st.forced.contains(name)) {
+        boolean deferred = deferDeletes && st.clientHas.containsKey(name); // deleted in the second pass
+        if (!deferred && (st.clientHas.remove(name) != null || st.forced.contains(name))) {
           removed.add(name);
         }
         if (st.reportedUnknown.add(name)) {
@@ -150,7 +157,7 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
     }
     // Resources the client has from the wildcard that no longer exist are deleted (rule 16).
     for (String had : List.copyOf(st.clientHas.keySet())) {
-      if (!current.containsKey(had) && !st.names.contains(had)) {
+      if (!current.containsKey(had) && !st.names.contains(had) && !deferDeletes) {
         st.clientHas.remove(had);
         removed.add(had);
       }

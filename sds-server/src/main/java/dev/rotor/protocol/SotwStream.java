@@ -30,8 +30,11 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
     boolean wildcard;
     boolean explicitSeen;
     Set<String> names = new TreeSet<>();
-    /** name → version last sent on this stream. */
-    final Map<String, String> sent = new HashMap<>();
+    /**
+     * name → what was last sent on this stream; whole resources, so a full-state type can repeat
+     * one that is going away until the types after it no longer need it (rule 22).
+     */
+    final Map<String, Resource> sent = new HashMap<>();
     /** names to send at the next flush whatever their version (newly subscribed, rule 11). */
     final Set<String> forced = new TreeSet<>();
     /** full-state types and wildcard subscriptions owe one response after a subscription change. */
@@ -39,13 +42,15 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
     final Set<String> reportedUnknown = new HashSet<>();
     String lastNonce;
     String lastVersion;
+    boolean subscriptionReported;
 
     TypeState(String typeUrl) {
       this.typeUrl = typeUrl;
     }
   }
 
-  // Sorted by push order, so one flush sends secrets, then clusters, then listeners (rules 22-23).
+  // Sorted by push order, so one flush sends secrets, then clusters, then listeners (rules 22-23);
+  // deletions of a full-state type wait until the types after it are sent (computeResponses).
   private final Map<String, TypeState> types = new TreeMap<>(TypeUrls.BY_PUSH_ORDER);
   private final Nonces nonces;
 
@@ -109,21 +114,24 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
     if (subscriptionChanged || st.lastNonce == null) {
       st.owesFullResponse = true;
     }
+    if (subscriptionChanged || !st.subscriptionReported) {
+      st.subscriptionReported = true;
+      events.subscriptionChanged(info, st.typeUrl, Set.copyOf(names), wildcard);
+    }
   }
 
+  /**
+   * Rule 22, make before break: types go out in push order, and a full-state type followed by
+   * another type on this stream (clusters, before listeners) first keeps what it would delete, so
+   * a listener never points at a cluster that is already gone; the deletion follows once the later
+   * types are sent.
+   */
   @Override
   List<DiscoveryResponse> computeResponses(XdsState state, boolean byUpdate) {
-    List<DiscoveryResponse> out = new ArrayList<>(1);
-    for (TypeState st : types.values()) {
-      DiscoveryResponse r = compute(st, state, byUpdate);
-      if (r != null) {
-        out.add(r);
-      }
-    }
-    return out;
+    return inPushOrder(types.values(), (st, keepStale) -> compute(st, state, byUpdate, keepStale));
   }
 
-  private DiscoveryResponse compute(TypeState st, XdsState state, boolean byUpdate) {
+  private DiscoveryResponse compute(TypeState st, XdsState state, boolean byUpdate, boolean keepStale) {
     TypeView view = state.view(st.typeUrl, info.node());
     Map<String, Resource> current = new TreeMap<>();
     if (st.wildcard) {
@@ -147,12 +155,16 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
       }
     }
 
+    if (keepStale && view.fullState()) {
+      st.sent.values().forEach(old -> current.putIfAbsent(old.name(), old));
+    }
+
     List<Resource> toSend;
     if (view.fullState() || st.wildcard) {
       // Rule 13: full state. Send when anything differs from what the client has, or when a
       // subscription change owes it an answer (an empty one included, so Envoy can finish warming).
       boolean same = current.size() == st.sent.size()
-          && current.values().stream().allMatch(r -> r.version().equals(st.sent.get(r.name())));
+          && current.values().stream().allMatch(r -> r.version().equals(sentVersion(st, r.name())));
       if (same && !st.owesFullResponse && st.forced.isEmpty()) {
         return null;
       }
@@ -166,7 +178,7 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
       // Rule 10 and 8: non-wildcard types get what changed, and newly requested names.
       toSend = new ArrayList<>();
       for (Resource r : current.values()) {
-        if (st.forced.contains(r.name()) || !r.version().equals(st.sent.get(r.name()))) {
+        if (st.forced.contains(r.name()) || !r.version().equals(sentVersion(st, r.name()))) {
           toSend.add(r);
         }
       }
@@ -178,7 +190,7 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
     st.forced.clear();
     st.owesFullResponse = false;
     for (Resource r : toSend) {
-      st.sent.put(r.name(), r.version());
+      st.sent.put(r.name(), r);
     }
 
     String version = toSend.isEmpty() ? "" : ResourceVersions.ofSet(toSend);
@@ -195,5 +207,10 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
     OptionalLong latency = byUpdate ? OptionalLong.of(System.nanoTime() - state.changedAtNanos()) : OptionalLong.empty();
     events.responseSent(info, st.typeUrl, version, nonce, List.copyOf(toSend), List.of(), latency);
     return b.build();
+  }
+
+  private static String sentVersion(TypeState st, String name) {
+    Resource r = st.sent.get(name);
+    return r == null ? null : r.version();
   }
 }

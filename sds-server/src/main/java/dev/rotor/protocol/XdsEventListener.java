@@ -3,6 +3,7 @@ package dev.rotor.protocol;
 import dev.rotor.xds.Resource;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * What the protocol engine reports: the push log, metrics and status listen. Called on the
@@ -33,6 +34,12 @@ public interface XdsEventListener {
 
   /** A request was ignored because its nonce was stale (xds-protocol rule 3). */
   default void staleRequest(StreamInfo stream, String typeUrl, String nonce) {}
+
+  /**
+   * The stream's subscription to {@code typeUrl} changed: it now asks for {@code names} (explicit
+   * names, without {@code "*"}) and, if {@code wildcard}, for everything it may see.
+   */
+  default void subscriptionChanged(StreamInfo stream, String typeUrl, Set<String> names, boolean wildcard) {}
 
   /** Combines listeners; each is called in order. */
   static XdsEventListener all(List<XdsEventListener> listeners) {
@@ -72,6 +79,11 @@ public interface XdsEventListener {
       @Override
       public void staleRequest(StreamInfo s, String t, String n) {
         copy.forEach(l -> l.staleRequest(s, t, n));
+      }
+
+      @Override
+      public void subscriptionChanged(StreamInfo s, String t, Set<String> names, boolean wildcard) {
+        copy.forEach(l -> l.subscriptionChanged(s, t, names, wildcard));
       }
     };
   }

@@ -57,8 +57,8 @@ public final class PushLog implements XdsEventListener {
   public void ackReceived(StreamInfo s, String typeUrl, String version, String nonce) {
     base(log.atInfo(), s, typeUrl)
         .addKeyValue("event", "ack")
-        .addKeyValue("version", version)
-        .addKeyValue("nonce", nonce)
+        .addKeyValue("version", clip(version))
+        .addKeyValue("nonce", clip(nonce))
         .log("ACK");
   }
 
@@ -66,8 +66,8 @@ public final class PushLog implements XdsEventListener {
   public void nackReceived(StreamInfo s, String typeUrl, String version, String nonce, String errorDetail) {
     base(log.atWarn(), s, typeUrl)
         .addKeyValue("event", "nack")
-        .addKeyValue("version", version)
-        .addKeyValue("nonce", nonce)
+        .addKeyValue("version", clip(version))
+        .addKeyValue("nonce", clip(nonce))
         .addKeyValue("error", errorDetail.length() > 2000 ? errorDetail.substring(0, 2000) + "..." : errorDetail)
         .log("NACK: the client rejected a response");
   }
@@ -76,19 +76,28 @@ public final class PushLog implements XdsEventListener {
   public void unknownResource(StreamInfo s, String typeUrl, String name) {
     base(log.atInfo(), s, typeUrl)
         .addKeyValue("event", "unknown_resource")
-        .addKeyValue("resource", name.length() > 200 ? name.substring(0, 200) + "..." : name)
+        .addKeyValue("resource", clip(name))
         .log("subscribed resource does not exist (yet); it will be pushed when it appears");
   }
 
   @Override
   public void staleRequest(StreamInfo s, String typeUrl, String nonce) {
-    base(log.atDebug(), s, typeUrl).addKeyValue("event", "stale_nonce").addKeyValue("nonce", nonce)
+    base(log.atDebug(), s, typeUrl).addKeyValue("event", "stale_nonce").addKeyValue("nonce", clip(nonce))
         .log("request with a stale nonce ignored");
+  }
+
+  /**
+   * Node IDs, versions and nonces in requests are the client's free text, of any length up to
+   * gRPC's message limit; logged in full, one request of megabytes would be repeated in every
+   * line of its stream.
+   */
+  private static String clip(String clientText) {
+    return clientText.length() <= 200 ? clientText : clientText.substring(0, 200) + "...";
   }
 
   private static LoggingEventBuilder base(LoggingEventBuilder e, StreamInfo s, String typeUrl) {
     e = e.addKeyValue("stream", s.id()).addKeyValue("kind", s.kind().name().toLowerCase(java.util.Locale.ROOT))
-        .addKeyValue("node", s.nodeId()).addKeyValue("peer", s.peer());
+        .addKeyValue("node", clip(s.nodeId())).addKeyValue("peer", s.peer());
     if (typeUrl != null) {
       e = e.addKeyValue("type", TypeUrls.shortName(typeUrl));
     }

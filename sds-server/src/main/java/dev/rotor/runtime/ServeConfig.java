@@ -2,6 +2,7 @@ package dev.rotor.runtime;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.admin.AdminOptions;
 import dev.rotor.gate.GatePolicy;
 import dev.rotor.source.dev.DevCaOptions;
 import dev.rotor.source.workload.WorkloadApiAddress;
@@ -14,7 +15,9 @@ import java.util.Optional;
 
 /**
  * Everything {@code rotor serve} needs, validated. Exactly one identity source: the development CA
- * or a SPIRE agent. With a policy file, listeners and clusters are served over ADS/LDS/CDS too.
+ * or a SPIRE agent. With a policy file, listeners and clusters are served over ADS/LDS/CDS too; with
+ * a helper config, the served identities are also written to files (docs/file-writer.md). The admin
+ * endpoint (health, metrics, status) listens where {@code admin} says, if anywhere.
  */
 public record ServeConfig(
     Optional<DevCaOptions> dev,
@@ -26,7 +29,17 @@ public record ServeConfig(
     SecretNaming naming,
     boolean spiffeValidationDisabled,
     Optional<Path> policyFile,
-    Duration policyPollInterval) {
+    Duration policyPollInterval,
+    AdminOptions admin,
+    Optional<dev.rotor.files.HelperConfig> fileWriter) {
+
+  /** Without a file writer (--helper-config). */
+  public ServeConfig(Optional<DevCaOptions> dev, Optional<WorkloadApiAddress> workloadApi, Duration workloadApiWait,
+      GatePolicy gatePolicy, UdsServerOptions uds, Optional<TcpMtlsOptions> tcp, SecretNaming naming,
+      boolean spiffeValidationDisabled, Optional<Path> policyFile, Duration policyPollInterval, AdminOptions admin) {
+    this(dev, workloadApi, workloadApiWait, gatePolicy, uds, tcp, naming, spiffeValidationDisabled, policyFile,
+        policyPollInterval, admin, Optional.empty());
+  }
 
   /** Where Envoy finds Rotor by default; the Envoy bootstraps in envoy-configs/ use the same path. */
   public static final String DEFAULT_SDS_SOCKET = "/run/rotor/sds.sock";
@@ -41,6 +54,8 @@ public record ServeConfig(
     requireNonNull(naming, "naming");
     requireNonNull(policyFile, "policyFile");
     requireNonNull(policyPollInterval, "policyPollInterval");
+    requireNonNull(admin, "admin");
+    requireNonNull(fileWriter, "fileWriter");
     if (dev.isPresent() == workloadApi.isPresent()) {
       throw new IllegalArgumentException("identity source: exactly one of dev or workloadApi (got "
           + (dev.isPresent() ? "both" : "neither") + ")");

@@ -3,6 +3,9 @@ package dev.rotor.runtime;
 import static java.util.Objects.requireNonNull;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import dev.rotor.admin.AdminServer;
+import dev.rotor.admin.Readiness;
+import dev.rotor.admin.StatusReport;
 import dev.rotor.cli.RotorMain;
 import dev.rotor.cli.UsageException;
 import dev.rotor.config.AggregatedDiscoveryService;
@@ -10,6 +13,7 @@ import dev.rotor.config.ClusterDiscoveryService;
 import dev.rotor.config.ListenerDiscoveryService;
 import dev.rotor.config.PolicyResources;
 import dev.rotor.config.ServingState;
+import dev.rotor.csds.ClientStatusService;
 import dev.rotor.gate.IdentityGate;
 import dev.rotor.policy.Policy;
 import dev.rotor.policy.PolicyError;
@@ -18,12 +22,17 @@ import dev.rotor.policywatch.PolicyWatcher;
 import dev.rotor.xds.envoy.SdsSecretConfigs;
 import dev.rotor.xds.envoy.WorkloadResourcesBuilder;
 import dev.rotor.identity.IdentitySnapshot;
+import dev.rotor.metrics.FileWriterCounters;
+import dev.rotor.metrics.RotorMetrics;
 import dev.rotor.protocol.ResourceStore;
 import dev.rotor.protocol.XdsEventListener;
 import dev.rotor.protocol.XdsStreamFactory;
 import dev.rotor.pushlog.PushLog;
 import dev.rotor.sds.SecretDiscoveryService;
 import dev.rotor.sds.SecretState;
+import dev.rotor.status.RotationConvergence;
+import dev.rotor.status.StreamRegistry;
+import dev.rotor.status.StreamStatus;
 import dev.rotor.source.IdentitySource;
 import dev.rotor.source.dev.DevCaSource;
 import dev.rotor.source.workload.WorkloadApiAddress;
@@ -34,6 +43,7 @@ import dev.rotor.transport.TransportStartException;
 import dev.rotor.transport.UdsServer;
 import dev.rotor.xds.secret.SecretCatalog;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
 import io.spiffe.spiffeid.SpiffeId;
 import java.util.function.Supplier;
 import java.io.IOException;
@@ -57,8 +67,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running {@code rotor serve}: identity source → gate → secret catalog → resource store → SDS
- * streams on the Unix socket (and TCP with mTLS when asked). Closing it stops accepting streams,
- * closes the open ones and stops the source.
+ * streams on the Unix socket (and TCP with mTLS when asked), with per-stream status, metrics, CSDS
+ * and the admin endpoint beside them. Closing it stops accepting streams, ends the open ones with
+ * UNAVAILABLE and stops the source.
  */
 public final class ServeRuntime implements AutoCloseable {
 
@@ -76,14 +87,32 @@ public final class ServeRuntime implements AutoCloseable {
       new java.util.concurrent.atomic.AtomicReference<>();
   private final CountDownLatch stop = new CountDownLatch(1);
   private final java.util.concurrent.atomic.AtomicLong policyRejections = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong policyReloads = new AtomicLong();
+  // Operations: per-stream status (for /status, CSDS, metrics), rotation convergence, metrics.
+  private final Clock clock = Clock.systemUTC();
+  private final RotorMetrics metrics;
+  private final RotationConvergence convergence;
+  private final StreamRegistry streamRegistry;
+  private final Readiness readiness;
+  private final ClientStatusService csds;
+  /** Counters of the file writer, when one runs in this process; zeros until then. */
+  private volatile FileWriterCounters fileWriterCounters = FileWriterCounters.NONE;
+  private volatile boolean stopping;
+  /** The content version of the policy in force, for /readyz and /status (read without the lock). */
+  private volatile Optional<String> servedPolicyVersion = Optional.empty();
+  private XdsStreamFactory streams;
+  private AdminServer admin;
   // Guarded by "this": the inputs of the served state, combined by republish().
   private SecretCatalog catalog = SecretCatalog.EMPTY;
   private Optional<PolicyResources> policyResources = Optional.empty();
   private long identityChangedAt = System.nanoTime();
+  private Optional<SpiffeId> lastOwnId = Optional.empty();
   private IdentitySource source;
   private PolicyWatcher policyWatcher;
   private UdsServer uds;
   private TcpMtlsServer tcp;
+  /** Writes what is served to files when --helper-config is given; set before the source starts. */
+  private volatile dev.rotor.files.FileWriterService fileWriter;
   private boolean closed;
 
   private ServeRuntime(ServeConfig config) {
@@ -94,6 +123,16 @@ public final class ServeRuntime implements AutoCloseable {
     this.store = new ResourceStore(new ServingState(0, System.nanoTime(),
         SecretState.initial(config.spiffeValidationDisabled()), Optional.empty(), Optional.empty()));
     this.gate = new IdentityGate(config.gatePolicy(), Clock.systemUTC(), scheduler, this::serve);
+    this.readiness = new Readiness(gate::status, config.admin().readyExpiryMargin(), clock, this::policyProblem,
+        () -> stopping);
+    // Metrics and the convergence tracker read the registry's streams; the registry tells the
+    // tracker about ACKs, and the tracker tells the metrics how rotations end.
+    this.metrics = new RotorMetrics(new RotorMetrics.Sources(gate::status, this::openStreams,
+        policyReloads::get, policyRejections::get, () -> fileWriterCounters, () -> readiness.check().ready(), clock,
+        RotorMain.version()));
+    this.convergence = new RotationConvergence(this::openStreams, System::nanoTime, metrics);
+    this.streamRegistry = new StreamRegistry(clock, convergence);
+    this.csds = new ClientStatusService(streamRegistry::streams);
   }
 
   /**
@@ -118,14 +157,15 @@ public final class ServeRuntime implements AutoCloseable {
     if (config.policyFile().isPresent()) {
       startPolicyWatcher(config.policyFile().get());
     }
-    XdsEventListener events = new PushLog();
-    XdsStreamFactory streams = new XdsStreamFactory(store, xdsPool, events);
+    XdsEventListener events = XdsEventListener.all(List.of(new PushLog(), streamRegistry, metrics));
+    streams = new XdsStreamFactory(store, xdsPool, events);
     Supplier<String> peer = () -> PeerIdentity.current().map(PeerIdentity::describe).orElse("unknown");
     List<ServerServiceDefinition> services = List.of(
         new SecretDiscoveryService(streams, peer).bindService(),
         new AggregatedDiscoveryService(streams, peer).bindService(),
         new ListenerDiscoveryService(streams, peer).bindService(),
-        new ClusterDiscoveryService(streams, peer).bindService());
+        new ClusterDiscoveryService(streams, peer).bindService(),
+        csds.bindService());
     try {
       uds = UdsServer.start(config.uds(), services);
       if (config.tcp().isPresent()) {
@@ -135,9 +175,43 @@ public final class ServeRuntime implements AutoCloseable {
       throw new UsageException(e.getMessage(), e);
     }
 
+    if (config.fileWriter().isPresent()) {
+      try {
+        fileWriter = dev.rotor.files.FileWriterService.start(config.fileWriter().get());
+      } catch (dev.rotor.files.HelperConfigException e) {
+        throw UsageException.of("--helper-config", e.getMessage());
+      }
+      dev.rotor.files.FileWriterService writer = fileWriter;
+      fileWriterCounters(new FileWriterCounters() {
+        @Override
+        public long writes() {
+          return writer.status().writes();
+        }
+
+        @Override
+        public long failures() {
+          return writer.status().failures();
+        }
+
+        @Override
+        public long signalDeliveries() {
+          var st = writer.status();
+          return st.signalsSent() + st.reloadCmdRuns() - st.reloadCmdFailures();
+        }
+      });
+    }
     source = config.dev().<IdentitySource>map(o -> new DevCaSource(o, Clock.systemUTC(), scheduler))
         .orElseGet(() -> WorkloadApiSource.connect(config.workloadApi().get(), scheduler, new SecureRandom()));
-    source.start(gate);
+    source.start(metrics.countingUpdates(gate));
+    if (config.admin().address().isPresent()) {
+      try {
+        admin = AdminServer.start(config.admin().address().get(), readiness, metrics, new StatusReport(
+            RotorMain.version(), clock, gate::status, streamRegistry::streams, this::policyInfo, readiness::check));
+      } catch (IOException e) {
+        throw UsageException.of("--admin-address", "cannot listen on " + config.admin().address().get() + " ("
+            + e.getMessage() + "); choose another address or port, or off");
+      }
+    }
 
     log.atInfo()
         .addKeyValue("version", RotorMain.version())
@@ -146,6 +220,7 @@ public final class ServeRuntime implements AutoCloseable {
         .addKeyValue("socket_mode", config.uds().socketModeOctal())
         .addKeyValue("allowed_uids", config.uds().allowedUids())
         .addKeyValue("tcp", tcp == null ? "off" : "port " + tcp.port())
+        .addKeyValue("admin", admin == null ? "off" : admin.url())
         .addKeyValue("policy", config.policyFile().map(Object::toString).orElse("none"))
         .log("rotor started");
   }
@@ -153,9 +228,16 @@ public final class ServeRuntime implements AutoCloseable {
   /** Called by the gate with each snapshot it passes (or withdraws expired SVIDs from). */
   private void serve(IdentitySnapshot served) {
     this.served.set(served);
+    if (fileWriter != null) {
+      fileWriter.onServed(served); // queues the write on the writer's own thread
+    }
     synchronized (this) {
       identityChangedAt = System.nanoTime();
-      catalog = SecretCatalog.build(served, config.naming());
+      // SVIDs withdrawn at expiry leave the bundles; the own bundle keeps its alias (ROOTCA)
+      // through the last known own SPIFFE ID, as the listeners do (see republish).
+      served.defaultSvid().ifPresent(s -> lastOwnId = Optional.of(s.spiffeId()));
+      catalog = SecretCatalog.build(served, config.naming(),
+          served.ownTrustDomain().or(() -> lastOwnId.map(SpiffeId::getTrustDomain)));
       republish(identityChangedAt);
     }
     log.atInfo()
@@ -169,10 +251,14 @@ public final class ServeRuntime implements AutoCloseable {
   /** Publishes a new state from the current identity catalog and policy resources. */
   private synchronized void republish(long changedAtNanos) {
     long gen = generation.incrementAndGet();
-    Optional<SpiffeId> ownId = Optional.ofNullable(served.get()).flatMap(IdentitySnapshot::defaultSvid)
-        .map(s -> s.spiffeId());
-    store.publish(new ServingState(gen, changedAtNanos,
-        new SecretState(gen, changedAtNanos, catalog, config.spiffeValidationDisabled()), policyResources, ownId));
+    // The own ID is sticky: when the gate withdraws an expired SVID, the pod is still the same
+    // workload, and its listeners must not be deleted (they fail TLS without a secret instead).
+    Optional.ofNullable(served.get()).flatMap(IdentitySnapshot::defaultSvid).map(s -> s.spiffeId())
+        .ifPresent(id -> lastOwnId = Optional.of(id));
+    ServingState next = new ServingState(gen, changedAtNanos,
+        new SecretState(gen, changedAtNanos, catalog, config.spiffeValidationDisabled()), policyResources, lastOwnId);
+    convergence.beforePublish(next); // before: no stream can have seen it yet
+    store.publish(next);
   }
 
   private void startPolicyWatcher(java.nio.file.Path file) {
@@ -219,7 +305,11 @@ public final class ServeRuntime implements AutoCloseable {
     }
     synchronized (this) {
       policyResources = Optional.of(resources);
+      servedPolicyVersion = Optional.of(p.contentVersion());
       republish(System.nanoTime());
+    }
+    if (!atStart) {
+      policyReloads.incrementAndGet();
     }
     log.atInfo().addKeyValue("policy_version", p.contentVersion())
         .addKeyValue("workloads", p.workloads().stream().map(w -> w.name()).toList())
@@ -229,6 +319,46 @@ public final class ServeRuntime implements AutoCloseable {
   /** Policy versions rejected since start (invalid YAML or untranslatable rules). */
   public long policyRejections() {
     return policyRejections.get();
+  }
+
+  /** Why the policy asked for is not in force; empty when none was asked for or it is. */
+  private Optional<String> policyProblem() {
+    if (config.policyFile().isPresent() && servedPolicyVersion.isEmpty()) {
+      return Optional.of("--policy " + config.policyFile().get() + ": no valid policy in force");
+    }
+    return Optional.empty();
+  }
+
+  private Optional<StatusReport.PolicyInfo> policyInfo() {
+    return config.policyFile().map(f -> new StatusReport.PolicyInfo(f.toString(), servedPolicyVersion,
+        policyReloads.get(), policyRejections.get()));
+  }
+
+  private List<StreamStatus> openStreams() {
+    return streamRegistry.streams();
+  }
+
+  /** Per-stream status: what each connected Envoy was sent, ACKed and NACKed. */
+  public StreamRegistry streamRegistry() {
+    return streamRegistry;
+  }
+
+  public RotorMetrics metrics() {
+    return metrics;
+  }
+
+  public Readiness readiness() {
+    return readiness;
+  }
+
+  /** The admin endpoint's base URL, e.g. {@code http://127.0.0.1:9902}; empty when off. */
+  public Optional<String> adminUrl() {
+    return Optional.ofNullable(admin).map(AdminServer::url);
+  }
+
+  /** Plugs in the counters of a file writer running in this process (metrics read them at scrape time). */
+  public void fileWriterCounters(FileWriterCounters counters) {
+    this.fileWriterCounters = requireNonNull(counters, "counters");
   }
 
   /** Blocks until {@link #requestShutdown()} (SIGTERM or SIGINT). */
@@ -258,7 +388,21 @@ public final class ServeRuntime implements AutoCloseable {
       return;
     }
     closed = true;
+    stopping = true; // /readyz fails from now on
     Instant deadline = Instant.now().plus(SHUTDOWN_GRACE);
+    // Stop accepting calls first, then end the open streams with UNAVAILABLE (Envoy reconnects to
+    // the next Rotor at once), so the transports' shutdown below does not sit out its grace period
+    // waiting for streams that never end by themselves.
+    if (uds != null) {
+      uds.server().shutdown();
+    }
+    if (tcp != null) {
+      tcp.server().shutdown();
+    }
+    if (streams != null) {
+      streams.shutdown(Status.UNAVAILABLE.withDescription("Rotor is shutting down"));
+    }
+    csds.shutdown();
     List<AutoCloseable> order = new ArrayList<>();
     if (uds != null) {
       order.add(uds);
@@ -271,6 +415,12 @@ public final class ServeRuntime implements AutoCloseable {
     }
     if (policyWatcher != null) {
       order.add(policyWatcher);
+    }
+    if (admin != null) {
+      order.add(admin);
+    }
+    if (fileWriter != null) {
+      order.add(fileWriter);
     }
     for (AutoCloseable c : order) {
       try {

@@ -54,6 +54,11 @@ class ServeCommandTest {
       "bad expected id          | --dev --expect-spiffe-id nope                   | --expect-spiffe-id: \"nope\" is not a SPIFFE ID",
       "same secret names        | --dev --default-svid-name ROOTCA                | three different names",
       "unknown flag             | --dev --frobnicate                              | Unknown option: '--frobnicate'",
+      "bad admin address        | --dev --admin-address nowhere                   | --admin-address: \"nowhere\" (expected HOST:PORT",
+      "bad admin port           | --dev --admin-address 127.0.0.1:99999           | --admin-address: port 99999",
+      "bad log format           | --dev --log-format xml                          | --log-format: \"xml\" (expected: json or text)",
+      "bad log level            | --dev --log-level loud                          | --log-level: \"loud\" (expected one of: error",
+      "margin never ready       | --dev --svid-ttl 1m --ready-expiry-margin 30s   | --ready-expiry-margin: 30s is not below half of --svid-ttl",
   })
   void badInput_isOneLineNamingTheFlag_exit2(String defect, String args, String expected) {
     Result r = run(serve(args.trim().split("\\s+")));
@@ -69,6 +74,19 @@ class ServeCommandTest {
     assertThat(r.status()).isEqualTo(2);
     assertThat(r.err()).contains("--workload-api: no SPIRE agent socket at " + dir.resolve("agent.sock"));
     assertThat(Files.exists(dir.resolve("sds.sock"))).isFalse();
+  }
+
+  @Test
+  void tcpPortInUse_namesTheFlag_andLeavesNothingStarted() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Result r = run(serve("--dev", "--tcp-listen", "127.0.0.1:" + taken.getLocalPort(),
+          "--tcp-allowed-spiffe-id", "spiffe://example.org/envoy"));
+      assertThat(r.status()).as(r.err()).isEqualTo(2);
+      assertThat(r.err()).contains("--tcp-listen");
+      assertThat(r.err().strip().lines().count()).isEqualTo(1);
+      // The Unix socket had started before the TCP listener failed: it must be gone again.
+      assertThat(Files.exists(dir.resolve("sds.sock"))).isFalse();
+    }
   }
 
   @Test

@@ -123,6 +123,24 @@ public final class ManagedProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Kills the process with SIGKILL, as a crash or the OOM killer would: no shutdown hook, no
+   * cleanup. Returns once it has ended (at most 10 s).
+   */
+  public void kill() {
+    try {
+      process.destroyForcibly();
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException(name + " (pid " + process.pid() + ") still running 10 s after SIGKILL");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while killing " + name, e);
+    } finally {
+      removeShutdownHook();
+    }
+  }
+
   @Override
   public void close() {
     stop(Duration.ofSeconds(10));

@@ -4,6 +4,9 @@ import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,13 +37,27 @@ public final class RotorProcess implements AutoCloseable {
    * waits until the socket exists. Fails with Rotor's output if it exits first.
    */
   public static RotorProcess serve(Path dir, String name, List<String> args) {
+    return serve(dir, name, List.of(), args);
+  }
+
+  /**
+   * As {@link #serve(Path, String, List)}, with {@code launcher} in front of the java command,
+   * e.g. {@code setpriv --regid=N --clear-groups} to run Rotor as another workload (another set
+   * of Unix selectors for the SPIRE agent).
+   */
+  public static RotorProcess serve(Path dir, String name, List<String> launcher, List<String> args) {
     Path jar = jar();
     Path sdsSocket = dir.resolve(name + ".sock");
-    List<String> command = new ArrayList<>(List.of(
+    List<String> command = new ArrayList<>(launcher);
+    command.addAll(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-jar", jar.toString(),
         "serve",
         "--sds-socket", sdsSocket.toString()));
+    if (!args.contains("--admin-address")) {
+      // Tests run several Rotors at once; the default admin port (9902) would be taken by the first.
+      command.addAll(List.of("--admin-address", "127.0.0.1:0"));
+    }
     command.addAll(args);
     ManagedProcess process = ManagedProcess.start(name, command,
         dir.resolve(name + ".stdout.jsonl"), dir.resolve(name + ".stderr.log"));
@@ -51,7 +68,8 @@ public final class RotorProcess implements AutoCloseable {
           .pollInterval(Duration.ofMillis(100))
           .until(() -> {
             process.checkAlive("waiting for " + sdsSocket);
-            return Files.exists(sdsSocket);
+            // Accepting, not merely present: a killed Rotor leaves its socket file behind.
+            return accepts(sdsSocket);
           });
     } catch (ConditionTimeoutException e) {
       // Rotor is running but never bound its socket: say what it printed meanwhile.
@@ -69,6 +87,10 @@ public final class RotorProcess implements AutoCloseable {
     return sdsSocket;
   }
 
+  public long pid() {
+    return process.pid();
+  }
+
   public boolean isAlive() {
     return process.isAlive();
   }
@@ -82,9 +104,29 @@ public final class RotorProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * The admin endpoint's base URL, e.g. {@code http://127.0.0.1:40123}, from Rotor's "rotor
+   * started" log line (tests start Rotor with {@code --admin-address 127.0.0.1:0}).
+   */
+  public String adminUrl() {
+    java.util.regex.Pattern admin = java.util.regex.Pattern.compile("\"admin\"\\s*:\\s*\"(http://[^\"]+)\"");
+    for (String line : stdoutLines()) {
+      java.util.regex.Matcher m = admin.matcher(line);
+      if (line.contains("rotor started") && m.find()) {
+        return m.group(1);
+      }
+    }
+    throw new IllegalStateException("no admin URL in Rotor's \"rotor started\" line\n" + describe());
+  }
+
   /** The command line and the ends of Rotor's stdout and stderr. */
   public String describe() {
     return process.describe(60);
+  }
+
+  /** SIGKILL: Rotor gets no chance to close streams or remove its socket. */
+  public void kill() {
+    process.kill();
   }
 
   @Override
@@ -92,7 +134,20 @@ public final class RotorProcess implements AutoCloseable {
     process.close();
   }
 
-  private static Path jar() {
+  private static boolean accepts(Path socket) {
+    if (!Files.exists(socket)) {
+      return false;
+    }
+    try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      channel.connect(UnixDomainSocketAddress.of(socket));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** The shaded rotor jar built earlier in the same reactor. */
+  public static Path jar() {
     String root = System.getProperty("rotor.repo.root");
     if (root == null || root.isBlank()) {
       throw new IllegalStateException("system property rotor.repo.root is not set (expected: the"

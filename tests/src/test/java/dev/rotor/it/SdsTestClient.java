@@ -83,6 +83,14 @@ public final class SdsTestClient implements AutoCloseable {
    * (with the node, as Envoy does) and ACKs every response from then on.
    */
   public SecretStream streamSecrets(Node node, List<String> names) {
+    return streamSecrets(node, names, "", "");
+  }
+
+  /**
+   * As {@link #streamSecrets(Node, List)}, but the first request carries the version and nonce
+   * of the last response of an earlier stream, as Envoy's first request after a reconnect does.
+   */
+  public SecretStream streamSecrets(Node node, List<String> names, String lastVersion, String lastNonce) {
     SecretStream stream = new SecretStream(socket + " " + names, names);
     StreamObserver<DiscoveryRequest> requests =
         SecretDiscoveryServiceGrpc.newStub(channel).streamSecrets(stream);
@@ -90,8 +98,15 @@ public final class SdsTestClient implements AutoCloseable {
         .setNode(node)
         .setTypeUrl(SECRET_TYPE_URL)
         .addAllResourceNames(names)
+        .setVersionInfo(lastVersion)
+        .setResponseNonce(lastNonce)
         .build());
     return stream;
+  }
+
+  /** Opens a {@code DeltaSecrets} stream subscribed to {@code names} that ACKs every response. */
+  public DeltaSecretStream deltaSecrets(Node node, List<String> names) {
+    return DeltaSecretStream.open(channel, socket + " delta " + names, node, names);
   }
 
   @Override

@@ -6,6 +6,7 @@ import com.google.common.net.InetAddresses;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -126,7 +127,12 @@ public sealed interface WorkloadApiAddress permits WorkloadApiAddress.Unix, Work
     if (!path.startsWith("/") || path.endsWith("/")) {
       throw notASocketAddress(field, value);
     }
-    return new Unix(Path.of(path));
+    try {
+      return new Unix(Path.of(path));
+    } catch (InvalidPathException e) { // a NUL character: no file system path can hold it
+      throw new IllegalArgumentException(String.format(
+          "%s: \"%s\" is not a valid socket path (%s)", field, value, e.getReason()), e);
+    }
   }
 
   private static Tcp tcp(String field, String value, URI uri) {

@@ -67,6 +67,20 @@ public final class SpireFixture
   private int agentStarts;
   private boolean failed;
   private boolean closed;
+  /** server.conf settings replaced after rendering (key → HCL value), e.g. a short ca_ttl. */
+  private final Map<String, String> serverSettings = new java.util.LinkedHashMap<>();
+
+  /**
+   * Replaces the value of {@code key} (a top-level setting of the {@code server} block, such as
+   * {@code ca_ttl}) in the rendered server.conf with the string {@code value}. Call before start.
+   */
+  public SpireFixture withServerSetting(String key, String value) {
+    if (server != null) {
+      throw new IllegalStateException("withServerSetting(" + key + ") after start");
+    }
+    serverSettings.put(requireNonNull(key, "key"), requireNonNull(value, "value"));
+    return this;
+  }
 
   /** Builds SPIRE if needed, starts the server, attests an agent with a join token, starts it. */
   public SpireFixture start() {
@@ -90,12 +104,9 @@ public final class SpireFixture
           "LOG_LEVEL", "DEBUG");
       render("server.conf", values);
       render("agent.conf", values);
+      overrideServerSettings();
 
-      server = ManagedProcess.start("spire-server",
-          List.of(bin("spire-server"), "run", "-config", dir.resolve("server.conf").toString()),
-          dir.resolve("server.log"));
-      awaitHealthy(server, List.of(bin("spire-server"), "healthcheck",
-          "-socketPath", serverSocket().toString()));
+      startServer();
 
       String bundle = spireServer("bundle", "show", "-format", "pem").output();
       Files.writeString(dir.resolve("bootstrap-bundle.pem"), bundle, StandardCharsets.UTF_8);
@@ -151,6 +162,16 @@ public final class SpireFixture
    * learns of it at its next sync (every 5 s); {@link #awaitSvidIssued} waits for that.
    */
   public String createEntry(String spiffeId, List<String> selectors, Duration x509SvidTtl) {
+    return createEntry(spiffeId, selectors, x509SvidTtl, List.of());
+  }
+
+  /**
+   * Like {@link #createEntry(String, List, Duration)}, with DNS names for the SVID. SPIRE puts
+   * every one into a DNS SAN and the first also into the subject CN, which is what a server's
+   * host-name check and PostgreSQL's certificate authentication ({@code pg_ident.conf}) look at.
+   */
+  public String createEntry(
+      String spiffeId, List<String> selectors, Duration x509SvidTtl, List<String> dnsNames) {
     requireNonNull(spiffeId, "spiffeId");
     if (selectors.isEmpty()) {
       throw new IllegalArgumentException("selectors: [] (expected: at least one type:value)");
@@ -162,6 +183,10 @@ public final class SpireFixture
     for (String selector : selectors) {
       args.add("-selector");
       args.add(selector);
+    }
+    for (String dnsName : dnsNames) {
+      args.add("-dns");
+      args.add(dnsName);
     }
     return match(ENTRY_ID, spireServer(args.toArray(String[]::new)).output(),
         "an entry ID in the output of spire-server entry create");
@@ -180,6 +205,39 @@ public final class SpireFixture
           CommandRunner.Result result = cli.run(fetch, CLI_TIMEOUT);
           return result.succeeded() && result.output().contains(spiffeId);
         });
+  }
+
+  /**
+   * Starts the server (again, after {@link #stopServer}) from its data dir, which keeps its
+   * datastore and CA keys, and waits until it is healthy.
+   */
+  public void startServer() {
+    if (server != null && server.isAlive()) {
+      throw new IllegalStateException("the SPIRE server is already running (pid " + server.pid() + ")");
+    }
+    server = ManagedProcess.start("spire-server",
+        List.of(bin("spire-server"), "run", "-config", dir.resolve("server.conf").toString()),
+        dir.resolve("server.log"));
+    awaitHealthy(server, List.of(bin("spire-server"), "healthcheck",
+        "-socketPath", serverSocket().toString()));
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after a grace period); the agent keeps running. */
+  public void stopServer() {
+    if (server != null) {
+      server.stop(STOP_GRACE);
+    }
+  }
+
+  public boolean isServerRunning() {
+    return server != null && server.isAlive();
+  }
+
+  /** Kills the agent with SIGKILL, as a crash would; its data dir stays. */
+  public void killAgent() {
+    if (agent != null) {
+      agent.kill();
+    }
   }
 
   /** Stops the agent (SIGTERM, then SIGKILL after a grace period); its data dir stays. */
@@ -312,6 +370,20 @@ public final class SpireFixture
           + " has no value (expected one of " + values.keySet() + ")");
     }
     Files.writeString(dir.resolve(name), text, StandardCharsets.UTF_8);
+  }
+
+  private void overrideServerSettings() throws IOException {
+    Path conf = dir.resolve("server.conf");
+    String text = Files.readString(conf, StandardCharsets.UTF_8);
+    for (Map.Entry<String, String> setting : serverSettings.entrySet()) {
+      Matcher line = Pattern.compile("(?m)^(\\s*" + Pattern.quote(setting.getKey()) + "\\s*=\\s*).*$").matcher(text);
+      if (!line.find()) {
+        throw new IllegalStateException("spire/local/server.conf has no setting " + setting.getKey()
+            + " to override (expected: a line `" + setting.getKey() + " = ...`)");
+      }
+      text = line.replaceFirst(Matcher.quoteReplacement(line.group(1) + "\"" + setting.getValue() + "\""));
+    }
+    Files.writeString(conf, text, StandardCharsets.UTF_8);
   }
 
   private static String match(Pattern pattern, String output, String what) {

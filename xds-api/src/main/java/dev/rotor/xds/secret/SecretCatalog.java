@@ -56,8 +56,18 @@ public final class SecretCatalog {
   }
 
   public static SecretCatalog build(IdentitySnapshot snapshot, SecretNaming naming) {
+    return build(snapshot, naming, requireNonNull(snapshot, "snapshot").ownTrustDomain());
+  }
+
+  /**
+   * As {@link #build(IdentitySnapshot, SecretNaming)}, with the trust domain whose bundle the
+   * own-bundle alias names given explicitly: a snapshot whose SVIDs were withdrawn at expiry has
+   * no default SVID to tell it, yet its bundles, and the alias Envoy knows them by, still hold.
+   */
+  public static SecretCatalog build(IdentitySnapshot snapshot, SecretNaming naming, Optional<TrustDomain> ownTrustDomain) {
     requireNonNull(snapshot, "snapshot");
     requireNonNull(naming, "naming");
+    requireNonNull(ownTrustDomain, "ownTrustDomain");
     Map<ValidationForm, Map<String, Resource>> byForm = new EnumMap<>(ValidationForm.class);
     Map<ValidationForm, List<Resource>> wildcard = new EnumMap<>(ValidationForm.class);
 
@@ -77,7 +87,7 @@ public final class SecretCatalog {
     for (ValidationForm form : ValidationForm.values()) {
       Map<String, Resource> names = new LinkedHashMap<>();
       List<Resource> wild = new ArrayList<>();
-      Optional<TrustDomain> own = snapshot.ownTrustDomain();
+      Optional<TrustDomain> own = ownTrustDomain;
       for (TrustBundle b : snapshot.bundles().values()) {
         if (b.authorities().isEmpty()) {
           continue; // an empty bundle validates nothing: never serve one

@@ -18,6 +18,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class SecretCatalogTest {
@@ -145,6 +146,17 @@ class SecretCatalogTest {
     SecretCatalog catalog = SecretCatalog.build(bundlesOnly, SecretNaming.SPIRE_DEFAULTS);
 
     assertThat(catalog.names(ValidationForm.SPIFFE_VALIDATOR)).containsExactlyInAnyOrder("spiffe://example.org", "ALL");
+  }
+
+  @Test
+  void withoutSvids_givenTheOwnTrustDomain_theOwnBundleKeepsItsAlias() {
+    IdentitySnapshot withdrawn = IdentitySnapshot.of(List.of(), bundles(EXAMPLE.bundle()));
+
+    SecretCatalog catalog = SecretCatalog.build(withdrawn, SecretNaming.SPIRE_DEFAULTS,
+        Optional.of(TrustDomain.parse("example.org")));
+
+    assertThat(catalog.names(ValidationForm.SPIFFE_VALIDATOR))
+        .containsExactlyInAnyOrder("spiffe://example.org", "ROOTCA", "ALL");
   }
 
   @Test

@@ -1,0 +1,32 @@
+package dev.rotor.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The admin HTTP endpoint of {@code rotor serve}.
+ *
+ * @param address where to listen; empty when disabled ({@code --admin-address off})
+ * @param readyExpiryMargin {@code /readyz} fails while the served SVID expires sooner than this
+ */
+public record AdminOptions(Optional<InetSocketAddress> address, Duration readyExpiryMargin) {
+
+  /** Loopback only: /status names every Envoy and identity, and nothing here needs to be remote. */
+  public static final String DEFAULT_ADDRESS = "127.0.0.1:9902";
+  public static final Duration DEFAULT_READY_EXPIRY_MARGIN = Duration.ofSeconds(30);
+
+  public AdminOptions {
+    requireNonNull(address, "address");
+    requireNonNull(readyExpiryMargin, "readyExpiryMargin");
+    if (readyExpiryMargin.isNegative()) {
+      throw new IllegalArgumentException("readyExpiryMargin: " + readyExpiryMargin + " (expected: >= 0)");
+    }
+  }
+
+  public static AdminOptions disabled() {
+    return new AdminOptions(Optional.empty(), DEFAULT_READY_EXPIRY_MARGIN);
+  }
+}

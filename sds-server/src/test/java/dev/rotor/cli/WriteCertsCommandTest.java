@@ -1,0 +1,228 @@
+package dev.rotor.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.rotor.identity.Pem;
+import dev.rotor.identity.Svid;
+import dev.rotor.runtime.ServeConfig;
+import dev.rotor.runtime.ServeRuntime;
+import dev.rotor.runtime.WriteCertsRuntime;
+import dev.rotor.testing.TestPki;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import picocli.CommandLine;
+
+/** {@code rotor write-certs} end to end, and {@code rotor serve --helper-config}. */
+class WriteCertsCommandTest {
+
+  @TempDir Path dir;
+
+  private record Result(int status, String out, String err) {}
+
+  private Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int status = RotorMain.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+    return new Result(status, out.toString(), err.toString());
+  }
+
+  private String[] writeCerts(String... more) throws IOException {
+    Path certs = Files.createDirectories(dir.resolve("certs"));
+    List<String> a = new ArrayList<>(List.of("write-certs", "--cert-dir", certs.toString(),
+        "--svid-file-name", "server.crt", "--svid-key-file-name", "server.key", "--svid-bundle-file-name", "root.crt"));
+    a.addAll(List.of(more));
+    return a.toArray(String[]::new);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "bad mode           | --dev --key-file-mode rw------- | --key-file-mode: \"rw-------\" is not an octal file mode",
+      "bad signal         | --dev --pid-file-name /run/x.pid --renew-signal SIGNOPE | --renew-signal: \"SIGNOPE\" is not a signal name",
+      "signal missing     | --dev --cmd /bin/true                | --renew-signal: required with cmd",
+      "both sources       | --dev --agent-address /run/a.sock  | --dev: cannot be combined with --agent-address",
+      "dev-only flag      | --agent-address /run/a.sock --svid-ttl 1m | --svid-ttl: only with --dev",
+      "jwt with dev CA    | --dev --jwt-svid db=db.token        | jwt_svids: not available here (--dev: the development CA issues X.509-SVIDs only)",
+      "jwt flag form      | --jwt-svid db                       | --jwt-svid: \"db\" (expected AUDIENCE=FILE or AUDIENCE,EXTRA_AUDIENCE=FILE)",
+      "owner              | --dev --key-file-owner postgres     | --key-file-owner: \"postgres\" is not an owner",
+      "same names         | --dev --pkcs8-der-key-file-name server.key | --pkcs8-der-key-file-name: \"server.key\" is also svid_key_file_name",
+      "missing config     | --dev --config /nonexistent/helper.conf | --config: cannot read /nonexistent/helper.conf (no such file)",
+      "bad timeout        | --dev --one-shot --timeout 2h       | --timeout: 2h (expected: between 0s and 1h)",
+  })
+  void badInput_isOneLineNamingTheFlag_exit2(String defect, String args, String expected) throws IOException {
+    Result r = run(writeCerts(args.trim().split("\\s+")));
+    assertThat(r.status()).as(defect + ": " + r.err()).isEqualTo(2);
+    assertThat(r.err()).as(defect).startsWith("rotor write-certs: ").contains(expected.trim());
+    assertThat(r.err().strip().lines().count()).as(defect + ": one line: " + r.err()).isEqualTo(1);
+    assertThat(dir.resolve("certs")).isEmptyDirectory();
+  }
+
+  @Test
+  void configFileErrors_nameTheFileLineAndKey() throws IOException {
+    Path certs = Files.createDirectories(dir.resolve("certs"));
+    Path conf = Files.writeString(dir.resolve("helper.conf"), "cert_dir = \"" + certs + "\"\n"
+        + "svid_file_name = \"a\"\nsvid_key_file_name = \"b\"\nsvid_bundle_file_name = \"c\"\n"
+        + "renew_signal = \"SIGHUP\"\nhealth_checks {\n  bind_port = 8081\n");
+    Result r = run("write-certs", "--dev", "--config", conf.toString());
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err().strip()).isEqualTo("rotor write-certs: " + conf + ":8:1: HCL syntax error: unexpected end of"
+        + " file: a '{' opened on line 6 is never closed");
+  }
+
+  @Test
+  void oneShot_agentSocketMissing_retriesUntilTheTimeout_thenOneClearError() throws IOException {
+    Path socket = dir.resolve("agent.sock");
+    long start = System.nanoTime();
+    Result r = run(writeCerts("--one-shot", "--agent-address", "unix://" + socket, "--timeout", "1s"));
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    assertThat(r.status()).isEqualTo(1);
+    assertThat(r.err().strip()).isEqualTo("rotor write-certs: agent_address: no SPIRE agent socket at " + socket
+        + " after 1s (start the agent, mount its socket, fix agent_address, or raise --timeout)");
+    assertThat(took).isBetween(Duration.ofMillis(900), Duration.ofSeconds(10));
+    assertThat(dir.resolve("certs")).isEmptyDirectory();
+  }
+
+  @Test
+  void oneShot_agentAppearsLate_filesAreWritten_exit0() throws Exception {
+    Path socket = dir.resolve("agent.sock");
+    TestPki pki = TestPki.forTrustDomain("example.org");
+    Svid svid = pki.issue("/db");
+    String[] args = writeCerts("--one-shot", "--agent-address", socket.toString(), "--timeout", "20s",
+        "--pkcs8-der-key-file-name", "server.pk8", "--pkcs12-file-name", "server.p12");
+    CompletableFuture<Result> running = CompletableFuture.supplyAsync(() -> run(args));
+    Thread.sleep(300); // the command is waiting for the socket
+    try (UnixSocketAgent agent = new UnixSocketAgent(socket, svid, pki.bundle())) {
+      Result r = running.get(30, TimeUnit.SECONDS);
+      assertThat(r.status()).as(r.err()).isZero();
+      assertThat(r.out()).contains("wrote server.crt, server.key, root.crt, server.pk8, server.p12");
+    }
+    Path certs = dir.resolve("certs");
+    assertThat(Files.readAllBytes(certs.resolve("server.crt"))).isEqualTo(Pem.certificates(svid.chain()));
+    assertThat(Files.readAllBytes(certs.resolve("server.key"))).isEqualTo(Pem.privateKey(svid.privateKey()));
+    assertThat(Files.readAllBytes(certs.resolve("root.crt"))).isEqualTo(Pem.certificates(pki.bundle().authorities()));
+    assertThat(Files.readAllBytes(certs.resolve("server.pk8"))).isEqualTo(svid.privateKey().getEncoded());
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    try (var in = Files.newInputStream(certs.resolve("server.p12"))) {
+      ks.load(in, "changeit".toCharArray());
+    }
+    assertThat(ks.getKey("user", "changeit".toCharArray())).isEqualTo(svid.privateKey());
+    assertThat(Files.isSymbolicLink(certs.resolve("server.key"))).isTrue();
+  }
+
+  @Test
+  void oneShot_jwtSvidAndX509_fromTheAgent() throws Exception {
+    Path socket = dir.resolve("agent.sock");
+    TestPki pki = TestPki.forTrustDomain("example.org");
+    Svid svid = pki.issue("/db");
+    String token = UnixSocketAgent.jwt("spiffe://example.org/db", "db", java.time.Instant.now().plusSeconds(600));
+    try (UnixSocketAgent agent = new UnixSocketAgent(socket, svid, pki.bundle(), token)) {
+      Result r = run(writeCerts("--one-shot", "--agent-address", socket.toString(), "--timeout", "20s",
+          "--jwt-svid", "db=db.token", "--jwt-bundle-file-name", "jwt_bundle.json"));
+      assertThat(r.status()).as(r.err()).isZero();
+      assertThat(r.out()).contains("wrote server.crt, server.key, root.crt, db.token, jwt_bundle.json");
+    }
+    assertThat(Files.readString(dir.resolve("certs/db.token"))).isEqualTo(token);
+    assertThat(Files.readString(dir.resolve("certs/jwt_bundle.json"))).startsWith("{\"example.org\":\"");
+    assertThat(Files.readAllBytes(dir.resolve("certs/server.crt"))).isEqualTo(Pem.certificates(svid.chain()));
+  }
+
+  @Test
+  void serve_helperConfigWithJwt_isRefused() throws IOException {
+    Path certs = Files.createDirectories(dir.resolve("certs"));
+    Path conf = Files.writeString(dir.resolve("helper.conf"), "cert_dir = \"" + certs + "\"\n"
+        + "jwt_bundle_file_name = \"jwt.json\"\n");
+    Result r = run("serve", "--dev", "--sds-socket", dir.resolve("sds.sock").toString(), "--helper-config",
+        conf.toString());
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err().strip()).isEqualTo("rotor serve: --helper-config: jwt_bundle_file_name: not available here"
+        + " (rotor serve writes the X.509 files it serves; run rotor write-certs for JWT files)");
+  }
+
+  @Test
+  void oneShot_devCa_writesAPostgresReadyCertificate() throws Exception {
+    Result r = run(writeCerts("--one-shot", "--dev", "--dns-name", "db.local", "--svid-ttl", "1m",
+        "--spiffe-id", "spiffe://example.org/db"));
+    assertThat(r.status()).as(r.err()).isZero();
+    X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509")
+        .generateCertificate(Files.newInputStream(dir.resolve("certs/server.crt")));
+    assertThat(leaf.getSubjectX500Principal().getName()).contains("CN=db.local");
+    assertThat(Duration.between(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant()))
+        .isLessThanOrEqualTo(Duration.ofSeconds(95));
+    assertThat(Files.getPosixFilePermissions(dir.resolve("certs/server.key")))
+        .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+  }
+
+  @Test
+  void daemonRuntime_keepsWriting_andServesHealth() throws Exception {
+    WriteCertsCommand c = new WriteCertsCommand();
+    String[] args = writeCerts("--dev", "--health-checks", "--health-bind-port", "0",
+        "--reload-cmd", "sh -c \"echo reload >> " + dir.resolve("reloads") + "\"");
+    new CommandLine(c).parseArgs(java.util.Arrays.copyOfRange(args, 1, args.length)); // without "write-certs"
+    WriteCertsRuntime.Options o = c.options(Map.of(), dir);
+    // bind_port 0 means spiffe-helper's default 8081, which may be taken here: use a free port.
+    int port;
+    try (var s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    dev.rotor.files.HelperConfig h = o.helper();
+    dev.rotor.files.HelperConfig withPort = new dev.rotor.files.HelperConfig(h.agentAddress(), h.certDir(), h.x509(),
+        h.jwtSvids(), h.jwtBundleFileName(), h.files(), h.reload(), h.daemonMode(),
+        new dev.rotor.files.HelperConfig.HealthChecks(true, "127.0.0.1", port, "/live", "/ready"), h.hint());
+    try (WriteCertsRuntime rt = WriteCertsRuntime.start(new WriteCertsRuntime.Options(withPort, o.dev(),
+        o.gatePolicy()))) {
+      rt.writer().firstWrite().get(20, TimeUnit.SECONDS);
+      assertThat(rt.writer().healthPort()).contains(port);
+      var http = java.net.http.HttpClient.newHttpClient();
+      var ready = http.send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + port + "/ready")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(ready.statusCode()).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(dir.resolve("reloads")));
+    }
+  }
+
+  @Test
+  void serve_withHelperConfig_writesWhatItServes() throws Exception {
+    Path certs = Files.createDirectories(dir.resolve("certs"));
+    Path conf = Files.writeString(dir.resolve("helper.conf"), "cert_dir = \"" + certs + "\"\n"
+        + "svid_file_name = \"svid.pem\"\nsvid_key_file_name = \"svid_key.pem\"\n"
+        + "svid_bundle_file_name = \"svid_bundle.pem\"\n");
+    ServeCommand c = new ServeCommand();
+    new CommandLine(c).parseArgs("--dev", "--sds-socket", dir.resolve("sds.sock").toString(),
+        "--helper-config", conf.toString());
+    ServeConfig config = ServeConfigParser.parse(c, Map.of());
+    assertThat(config.fileWriter()).isPresent();
+    try (ServeRuntime rt = ServeRuntime.start(config)) {
+      await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(certs.resolve("svid.pem")));
+      X509Certificate written = (X509Certificate) CertificateFactory.getInstance("X.509")
+          .generateCertificate(Files.newInputStream(certs.resolve("svid.pem")));
+      assertThat(rt.gate().status().current().orElseThrow().defaultSvid().orElseThrow().leaf()).isEqualTo(written);
+    }
+  }
+
+  @Test
+  void serve_badHelperConfig_namesTheFlag() throws IOException {
+    Path conf = Files.writeString(dir.resolve("helper.conf"), "cert_dir = \"/nonexistent\"\n");
+    Result r = run("serve", "--dev", "--sds-socket", dir.resolve("sds.sock").toString(), "--helper-config",
+        conf.toString());
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err().strip()).isEqualTo("rotor serve: --helper-config: " + conf + ":1: cert_dir: /nonexistent does"
+        + " not exist (create the directory first; Rotor does not create it)");
+  }
+}

@@ -1,0 +1,219 @@
+package dev.rotor.files;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Level;
+import dev.rotor.files.HelperConfig.Reload;
+import dev.rotor.testing.FakeScheduler;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Starting cmd, signalling it or the pid file's process, running reload_cmd: with real processes. */
+class RenewalActionsTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  private static final Optional<RenewSignal> HUP = Optional.of(new RenewSignal("SIGHUP"));
+
+  @TempDir Path dir;
+  private final FakeScheduler scheduler = new FakeScheduler();
+  private final List<Process> started = new ArrayList<>();
+  private final List<RenewalActions> actions = new ArrayList<>();
+
+  @AfterEach
+  void stop() {
+    actions.forEach(RenewalActions::close);
+    started.forEach(Process::destroyForcibly);
+  }
+
+  private RenewalActions actions(Reload reload) {
+    RenewalActions a = new RenewalActions(reload, scheduler, dir);
+    actions.add(a);
+    return a;
+  }
+
+  /** A shell that writes "hup" to {@code marker} on each SIGHUP and its PID to {@code pidFile}. */
+  private String trapScript(Path marker, Path pidFile) {
+    return "trap 'echo hup >> " + marker + "' HUP; echo $$ > " + pidFile + ".tmp; mv " + pidFile + ".tmp " + pidFile
+        + "; while :; do sleep 0.05; done";
+  }
+
+  private Process startTrap(Path marker, Path pidFile) throws IOException {
+    Process p = new ProcessBuilder("sh", "-c", trapScript(marker, pidFile)).start();
+    started.add(p);
+    await().atMost(WAIT).until(() -> Files.exists(pidFile));
+    return p;
+  }
+
+  private static long lines(Path file) throws IOException {
+    return Files.exists(file) ? Files.readAllLines(file).size() : 0;
+  }
+
+  private static Reload pidFileReload(Path pidFile) {
+    return new Reload(Optional.empty(), List.of(), Optional.of(pidFile), HUP, List.of(), Duration.ofSeconds(5));
+  }
+
+  @Test
+  void pidFile_processGetsTheSignal() throws IOException {
+    Path marker = dir.resolve("marker");
+    Path pidFile = dir.resolve("app.pid");
+    startTrap(marker, pidFile);
+    RenewalActions a = actions(pidFileReload(pidFile));
+
+    assertThat(a.afterPublish(true)).isEmpty();
+    await().atMost(WAIT).until(() -> lines(marker) == 1);
+    assertThat(a.signalsSent()).isEqualTo(1);
+  }
+
+  @Test
+  void contentUnchanged_nobodyIsSignalled() throws IOException {
+    Path marker = dir.resolve("marker");
+    Path pidFile = dir.resolve("app.pid");
+    startTrap(marker, pidFile);
+    RenewalActions a = actions(pidFileReload(pidFile));
+
+    a.afterPublish(false);
+    scheduler.advance(Duration.ofMinutes(1));
+    assertThat(a.signalsSent()).isZero();
+    assertThat(lines(marker)).isZero();
+  }
+
+  @Test
+  void pidFileMissing_retriesQuietly_thenOneInfoLine() {
+    RenewalActions a = actions(pidFileReload(dir.resolve("not-yet.pid")));
+    try (Logs logs = new Logs(RenewalActions.class)) {
+      a.afterPublish(true);
+      assertThat(scheduler.pendingTasks()).isEqualTo(1);
+      scheduler.advance(Duration.ofMinutes(1));
+      assertThat(logs.atLeast(Level.WARN)).isEmpty();
+      assertThat(logs.atLeast(Level.INFO)).containsExactly("INFO pid_file_name " + dir.resolve("not-yet.pid")
+          + " does not exist yet; nothing signalled (a program that starts later reads the new files)");
+      assertThat(logs.lines()).filteredOn(l -> l.startsWith("DEBUG")).hasSize(RenewalActions.PID_ATTEMPTS - 1);
+    }
+    assertThat(a.signalFailures()).isZero();
+  }
+
+  @Test
+  void pidFileAppearsDuringTheRetries_isSignalled() throws IOException {
+    Path marker = dir.resolve("marker");
+    Path pidFile = dir.resolve("late.pid");
+    RenewalActions a = actions(pidFileReload(pidFile));
+    a.afterPublish(true);
+    scheduler.advance(Duration.ofMillis(300));
+    startTrap(marker, pidFile);
+    scheduler.advance(Duration.ofMinutes(1));
+    await().atMost(WAIT).until(() -> lines(marker) == 1);
+    assertThat(a.signalsSent()).isEqualTo(1);
+  }
+
+  @Test
+  void pidFileWithGarbage_oneClearErrorNamingPidFileName() throws IOException {
+    Path pidFile = Files.writeString(dir.resolve("app.pid"), "not-a-pid\n");
+    RenewalActions a = actions(pidFileReload(pidFile));
+    try (Logs logs = new Logs(RenewalActions.class)) {
+      a.afterPublish(true);
+      scheduler.advance(Duration.ofMinutes(1));
+      assertThat(logs.atLeast(Level.WARN)).containsExactly("ERROR pid_file_name " + pidFile + ": \"not-a-pid\" is not"
+          + " a process ID (expected the decimal PID of the program on the first line) (gave up after 8 attempts)");
+    }
+    assertThat(a.signalFailures()).isEqualTo(1);
+  }
+
+  @Test
+  void pidFileOfAProcessThatIsGone_isReported() throws Exception {
+    Process p = new ProcessBuilder("true").start();
+    p.waitFor();
+    Path pidFile = Files.writeString(dir.resolve("app.pid"), p.pid() + "\n");
+    RenewalActions a = actions(pidFileReload(pidFile));
+    try (Logs logs = new Logs(RenewalActions.class)) {
+      a.afterPublish(true);
+      scheduler.advance(Duration.ofMinutes(1));
+      assertThat(logs.atLeast(Level.ERROR)).singleElement().asString()
+          .startsWith("ERROR pid_file_name " + pidFile + ": cannot signal pid " + p.pid() + ": kill -s HUP "
+              + p.pid() + " failed (exit status 1)");
+    }
+  }
+
+  @Test
+  void cmd_isStartedOnce_thenSignalled() throws IOException {
+    Path marker = dir.resolve("marker");
+    Path pidFile = dir.resolve("cmd.pid");
+    Path starts = dir.resolve("starts");
+    Reload reload = new Reload(Optional.of("sh"),
+        List.of("-c", "echo start >> " + starts + "; " + trapScript(marker, pidFile)),
+        Optional.empty(), HUP, List.of(), Duration.ofSeconds(5));
+    RenewalActions a = actions(reload);
+
+    assertThat(a.afterPublish(true)).isEmpty();
+    await().atMost(WAIT).until(() -> Files.exists(pidFile));
+    assertThat(a.cmdPid()).isPresent();
+    assertThat(lines(marker)).as("the first write starts cmd; nothing to signal").isZero();
+
+    a.afterPublish(false);
+    assertThat(lines(marker)).as("unchanged content: no signal").isZero();
+
+    assertThat(a.afterPublish(true)).isEmpty();
+    await().atMost(WAIT).until(() -> lines(marker) == 1);
+    assertThat(lines(starts)).isEqualTo(1);
+    assertThat(a.signalsSent()).isEqualTo(1);
+  }
+
+  @Test
+  void cmdThatExited_isNotRestarted_andTheRenewalReportsIt() throws IOException {
+    Path starts = dir.resolve("starts");
+    Reload reload = new Reload(Optional.of("sh"), List.of("-c", "echo start >> " + starts + "; exit 3"),
+        Optional.empty(), HUP, List.of(), Duration.ofSeconds(5));
+    RenewalActions a = actions(reload);
+    a.afterPublish(true);
+    await().atMost(WAIT).until(() -> a.cmdPid().isEmpty());
+
+    List<String> problems = a.afterPublish(true);
+    assertThat(problems).singleElement().asString().endsWith("exited with status 3; not restarted, so it was not"
+        + " told about the renewal");
+    assertThat(lines(starts)).isEqualTo(1);
+  }
+
+  @Test
+  void cmdThatCannotStart_isReported() {
+    Reload reload = new Reload(Optional.of(dir.resolve("no-such-program").toString()), List.of(), Optional.empty(),
+        HUP, List.of(), Duration.ofSeconds(5));
+    assertThat(actions(reload).afterPublish(true)).singleElement().asString()
+        .startsWith("cmd: cannot start " + dir.resolve("no-such-program"));
+  }
+
+  @Test
+  void reloadCmd_runsOncePerChange() throws IOException {
+    Path ran = dir.resolve("ran");
+    Reload reload = new Reload(Optional.empty(), List.of(), Optional.empty(), Optional.empty(),
+        List.of("sh", "-c", "echo ran >> " + ran), Duration.ofSeconds(5));
+    RenewalActions a = actions(reload);
+    a.afterPublish(true);
+    a.afterPublish(false);
+    a.afterPublish(true);
+    assertThat(lines(ran)).isEqualTo(2);
+    assertThat(a.reloadCmdRuns()).isEqualTo(2);
+  }
+
+  @Test
+  void reloadCmd_failureAndTimeout_areReported() {
+    RenewalActions failing = actions(new Reload(Optional.empty(), List.of(), Optional.empty(), Optional.empty(),
+        List.of("sh", "-c", "exit 7"), Duration.ofSeconds(5)));
+    assertThat(failing.afterPublish(true)).containsExactly("reload_cmd \"sh -c exit 7\" exited with status 7");
+
+    RenewalActions slow = actions(new Reload(Optional.empty(), List.of(), Optional.empty(), Optional.empty(),
+        List.of("sleep", "30"), Duration.ofSeconds(1)));
+    long start = System.nanoTime();
+    assertThat(slow.afterPublish(true)).containsExactly("reload_cmd \"sleep 30\" did not finish within 1s and was"
+        + " killed");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+    assertThat(slow.reloadCmdFailures()).isEqualTo(1);
+  }
+}
