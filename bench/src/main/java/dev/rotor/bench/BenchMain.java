@@ -25,7 +25,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -56,6 +55,7 @@ public final class BenchMain {
     boolean smoke = false;
     Set<String> only = new LinkedHashSet<>(ALL);
     int rounds = 2;
+    Optional<Path> resume = Optional.empty();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--smoke" -> smoke = true;
@@ -64,6 +64,7 @@ public final class BenchMain {
         case "--spiffe-helper" -> helper = Optional.of(Path.of(args[++i]));
         case "--only" -> only = new LinkedHashSet<>(List.of(args[++i].split(",")));
         case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+        case "--resume" -> resume = Optional.of(Path.of(args[++i]));
         default -> throw new IllegalArgumentException(args[i] + ": unknown flag (see BenchMain's usage)");
       }
     }
@@ -71,7 +72,7 @@ public final class BenchMain {
     if (out == null) {
       out = repo.resolve("bench/results");
     }
-    Path written = run(repo, out, jar, helper, smoke, only, rounds, String.join(" ", args));
+    Path written = run(repo, out, jar, helper, smoke, only, rounds, String.join(" ", args), resume);
     System.out.println("results: " + written);
     System.exit(0);
   }
@@ -79,19 +80,33 @@ public final class BenchMain {
   /** Runs the scenarios and returns the JSON file written. */
   public static Path run(Path repo, Path out, Optional<Path> rotorJar, Optional<Path> spiffeHelper, boolean smoke,
       Set<String> only, int rounds, String commandLine) throws IOException {
+    return run(repo, out, rotorJar, spiffeHelper, smoke, only, rounds, commandLine, Optional.empty());
+  }
+
+  /**
+   * As above; with {@code resume}, the report of an earlier run (its JSON) is read back and only
+   * the scenarios in {@code only} are run again and replaced in it, in the same files.
+   */
+  public static Path run(Path repo, Path out, Optional<Path> rotorJar, Optional<Path> spiffeHelper, boolean smoke,
+      Set<String> only, int rounds, String commandLine, Optional<Path> resume) throws IOException {
     Files.createDirectories(out);
-    Path scratchRoot = Files.createDirectories(repo.resolve("bench/results/tmp"));
-    String stamp = ZonedDateTime.now(ZoneOffset.UTC).toString().replaceAll("[^0-9]", "").substring(0, 12);
-    Path scratch = Files.createTempDirectory(scratchRoot, stamp.substring(8) + "-");
+    // Under /tmp, not the repository: Unix socket paths must stay under ~100 bytes.
+    Path scratch = Files.createTempDirectory(Path.of("/tmp"), "rotor-bench-");
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     BenchContext ctx = new BenchContext(repo, scratch, classpath, rotorJar, smoke);
 
-    Report r = new Report();
-    r.date = LocalDate.now(ZoneOffset.UTC).toString();
-    r.host = Machine.host();
-    r.mode = smoke ? "smoke" : "full";
-    r.command = "bench/run.sh" + (commandLine.isBlank() ? "" : " " + commandLine);
-    r.machine = Machine.describe();
+    Report r = resume.isPresent() ? mapper().readValue(resume.get().toFile(), Report.class) : new Report();
+    if (resume.isPresent()) {
+      r.command = r.command + "; then, resumed: bench/run.sh " + commandLine;
+      r.notRun.clear();
+      r.failures.removeIf(f -> only.stream().anyMatch(f::startsWith));
+    } else {
+      r.date = LocalDate.now(ZoneOffset.UTC).toString();
+      r.host = Machine.host();
+      r.mode = smoke ? "smoke" : "full";
+      r.command = "bench/run.sh" + (commandLine.isBlank() ? "" : " " + commandLine);
+      r.machine = Machine.describe();
+    }
     r.versions.put("rotor", Machine.command(List.of("git", "-C", repo.toString(), "rev-parse", "--short", "HEAD"))
         + (rotorJar.isPresent() ? " (rotor.jar)" : " (classes)"));
     r.versions.put("java-control-plane", Machine.mavenVersion("io.envoyproxy.controlplane", "server"));
@@ -121,7 +136,7 @@ public final class BenchMain {
       }
       return spire[0];
     };
-    Path json = out.resolve(r.date + "-" + r.host + ".json");
+    Path json = resume.orElse(out.resolve(r.date + "-" + r.host + ".json"));
     try {
       if (only.contains("fanout")) {
         scenario(r, "fanout", () -> fanOut(ctx, r, spireSupplier, smoke, rounds), json, out);
@@ -165,6 +180,9 @@ public final class BenchMain {
       }
       r.loadavgAtEnd = Machine.loadavg();
       write(r, json, out);
+      if (smoke && r.failures.isEmpty()) {
+        deleteRecursively(scratch); // a passing smoke run leaves nothing in /tmp; a failing one keeps its logs
+      }
     }
     return json;
   }
@@ -227,16 +245,24 @@ public final class BenchMain {
   }
 
   private static void profile(BenchContext ctx, Report r, java.util.function.Supplier<Spire> spire) throws IOException {
-    Path jfr = ctx.newDir("jfr").resolve("rotor-fanout.jfr");
+    r.fanOutProfiles.clear();
+    for (int n : List.of(100, 10_000)) {
+      r.fanOutProfiles.add(profile(ctx, spire, n));
+    }
+  }
+
+  private static Profile.Summary profile(BenchContext ctx, java.util.function.Supplier<Spire> spire, int n)
+      throws IOException {
+    Path jfr = ctx.newDir("jfr-" + n).resolve("rotor-fanout.jfr");
     FanOut.Run run = new FanOut(ctx, spire, Duration.ofSeconds(20))
-        .run(FanOut.Subject.ROTOR_DEV, 10_000, 2, 0, 10, Optional.of(jfr));
+        .run(FanOut.Subject.ROTOR_DEV, n, 4, 0, 10, Optional.of(jfr));
     List<long[]> windows = new ArrayList<>();
     for (Rotation x : run.rotations()) {
       if (!x.warmup()) {
         windows.add(new long[] {x.triggerNanos(), x.triggerNanos() + (long) (x.maxMs() * 1e6) + 1_000_000_000L});
       }
     }
-    r.fanOutProfile = Profile.summarize(jfr, windows, 15);
+    return Profile.summarize(n, jfr, windows, 15);
   }
 
   /** Scenario 4 runs only once {@code rotor write-certs} exists (another branch is writing it). */
@@ -252,12 +278,24 @@ public final class BenchMain {
   }
 
   private static void write(Report r, Path json, Path out) throws IOException {
-    ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-        .configure(SerializationFeature.FAIL_ON_EMPTY_BEANS, false);
-    Files.writeString(json, mapper.writeValueAsString(r), StandardCharsets.UTF_8);
+    Files.writeString(json, mapper().writeValueAsString(r), StandardCharsets.UTF_8);
     String base = json.getFileName().toString().replaceFirst("\\.json$", "");
     Files.writeString(out.resolve(base + ".md"), r.markdown(), StandardCharsets.UTF_8);
     charts(r, out, base);
+  }
+
+  private static void deleteRecursively(Path dir) {
+    try (var paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      System.out.println("cannot delete " + dir + ": " + e);
+    }
+  }
+
+  private static ObjectMapper mapper() {
+    return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+        .configure(SerializationFeature.FAIL_ON_EMPTY_BEANS, false)
+        .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   }
 
   private static void charts(Report r, Path out, String base) throws IOException {

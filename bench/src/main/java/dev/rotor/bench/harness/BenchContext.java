@@ -24,6 +24,7 @@ public final class BenchContext {
   private final String classpath;
   private final Optional<Path> rotorJar;
   private final boolean smoke;
+  private final java.util.concurrent.atomic.AtomicInteger dirs = new java.util.concurrent.atomic.AtomicInteger();
 
   public BenchContext(Path repoRoot, Path scratch, String classpath, Optional<Path> rotorJar, boolean smoke) {
     this.repoRoot = requireNonNull(repoRoot, "repoRoot");
@@ -51,7 +52,7 @@ public final class BenchContext {
 
   /** A new empty directory under the scratch directory. Kept short: Unix socket paths are limited. */
   public Path newDir(String name) throws IOException {
-    return Files.createTempDirectory(scratch, name + "-");
+    return Files.createDirectories(scratch.resolve(name + "-" + dirs.incrementAndGet()));
   }
 
   public static String java() {

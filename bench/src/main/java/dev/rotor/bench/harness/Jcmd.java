@@ -40,6 +40,26 @@ public final class Jcmd {
     return new Histogram(totalBytes, totalInstances, top);
   }
 
+  /**
+   * Committed native memory by category (KiB) from {@code jcmd VM.native_memory summary}; the JVM
+   * must run with {@code -XX:NativeMemoryTracking=summary}. "Total" is the sum.
+   */
+  public static java.util.Map<String, Long> nativeMemorySummary(long pid) throws IOException, InterruptedException {
+    String out = run(List.of(jcmd(), Long.toString(pid), "VM.native_memory", "summary"));
+    java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+    java.util.regex.Matcher total = java.util.regex.Pattern.compile("Total: reserved=\\d+KB, committed=(\\d+)KB")
+        .matcher(out);
+    if (total.find()) {
+      m.put("Total", Long.parseLong(total.group(1)));
+    }
+    java.util.regex.Matcher cat = java.util.regex.Pattern
+        .compile("-\\s+([A-Za-z][A-Za-z ]*?) \\(reserved=\\d+KB, committed=(\\d+)KB\\)").matcher(out);
+    while (cat.find()) {
+      m.put(cat.group(1).trim(), Long.parseLong(cat.group(2)));
+    }
+    return m;
+  }
+
   private static String jcmd() {
     return Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
   }

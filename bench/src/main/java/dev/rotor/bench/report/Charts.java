@@ -79,7 +79,7 @@ public final class Charts {
         g.setColor(new Color(0xdddddd));
         g.drawLine(left, yy, left + plotW, yy);
         g.setColor(Color.DARK_GRAY);
-        g.drawString(label(v), 8, yy + 4);
+        g.drawString(label(v), 30, yy + 4);
       }
     } else {
       for (int i = 0; i <= 5; i++) {
@@ -88,7 +88,7 @@ public final class Charts {
         g.setColor(new Color(0xdddddd));
         g.drawLine(left, yy, left + plotW, yy);
         g.setColor(Color.DARK_GRAY);
-        g.drawString(label(v), 8, yy + 4);
+        g.drawString(label(v), 30, yy + 4);
       }
     }
     g.setColor(Color.BLACK);
@@ -96,7 +96,7 @@ public final class Charts {
     g.drawLine(left, top + plotH, left + plotW, top + plotH);
     Graphics2D rot = (Graphics2D) g.create();
     rot.rotate(-Math.PI / 2);
-    rot.drawString(yLabel, -(top + plotH / 2 + yLabel.length() * 3), 18);
+    rot.drawString(yLabel, -(top + plotH / 2 + yLabel.length() * 3), 16);
     rot.dispose();
 
     int groupW = plotW / Math.max(1, groups.size());

@@ -37,7 +37,7 @@ public final class Report {
   public List<Policy.Run> policyRuns = new ArrayList<>();
   public List<Policy.Summary> policy = new ArrayList<>();
   public List<Micro.Figure> micro = new ArrayList<>();
-  public Profile.Summary fanOutProfile;
+  public List<Profile.Summary> fanOutProfiles = new ArrayList<>();
   public String loadavgAtEnd;
 
   private static String f(Stats.Spread s, int d) {
@@ -115,7 +115,16 @@ public final class Report {
               .append(" |\n");
         }
       }
-      footprint.cdsArchiveError().ifPresent(e -> m.append("\nAppCDS archive not made: ").append(e).append('\n'));
+      if (footprint.nativeMemoryCommittedKiB() != null && !footprint.nativeMemoryCommittedKiB().isEmpty()) {
+        m.append("\nNative memory committed by the recommended + AppCDS sidecar (`-XX:NativeMemoryTracking=summary`,"
+            + " a separate process), MiB: ");
+        footprint.nativeMemoryCommittedKiB().forEach((k, v) -> m.append(k).append(' ')
+            .append(String.format(Locale.ROOT, "%.1f", v / 1024.0)).append("; "));
+        m.append('\n');
+      }
+      if (footprint.cdsArchiveError() != null) {
+        m.append("\nAppCDS archive not made: ").append(footprint.cdsArchiveError()).append('\n');
+      }
       m.append('\n');
     }
     if (!policy.isEmpty()) {
@@ -138,20 +147,26 @@ public final class Report {
       }
       m.append('\n');
     }
-    if (fanOutProfile != null) {
-      m.append("#### Profile of Rotor during fan-out (JFR execution samples inside rotation windows, ")
-          .append(fanOutProfile.samples()).append(" samples)\n\n");
+    for (Profile.Summary p : fanOutProfiles) {
+      m.append("#### Profile of Rotor (dev CA) during fan-out to N = ").append(p.streams())
+          .append(" (JFR execution samples inside rotation windows: ").append(p.samples()).append(" samples, ")
+          .append(String.format(Locale.ROOT, "%.0f%%", p.interpretedTopPercent()))
+          .append(" of them in interpreted code)\n\n");
+      m.append("| part of Rotor on the stack | % of samples |\n|---|---:|\n");
+      p.components().forEach(c -> m.append("| ").append(c.method()).append(" | ")
+          .append(String.format(Locale.ROOT, "%.0f", c.percent())).append(" |\n"));
+      m.append('\n');
       m.append("| top of stack (self) | % | on stack (inclusive) | % |\n|---|---:|---|---:|\n");
-      for (int i = 0; i < Math.max(fanOutProfile.self().size(), fanOutProfile.inclusive().size()); i++) {
-        Profile.Frame s = i < fanOutProfile.self().size() ? fanOutProfile.self().get(i) : null;
-        Profile.Frame c = i < fanOutProfile.inclusive().size() ? fanOutProfile.inclusive().get(i) : null;
+      for (int i = 0; i < Math.max(p.self().size(), p.inclusive().size()); i++) {
+        Profile.Frame s = i < p.self().size() ? p.self().get(i) : null;
+        Profile.Frame c = i < p.inclusive().size() ? p.inclusive().get(i) : null;
         m.append("| ").append(s == null ? "" : "`" + s.method() + "`").append(" | ")
             .append(s == null ? "" : String.format(Locale.ROOT, "%.1f", s.percent())).append(" | ")
             .append(c == null ? "" : "`" + c.method() + "`").append(" | ")
             .append(c == null ? "" : String.format(Locale.ROOT, "%.1f", c.percent())).append(" |\n");
       }
       m.append("\nThreads: ");
-      fanOutProfile.threads().forEach(t -> m.append(t.method()).append(String.format(Locale.ROOT, " %.0f%%; ", t.percent())));
+      p.threads().forEach(t -> m.append(t.method()).append(String.format(Locale.ROOT, " %.0f%%; ", t.percent())));
       m.append("\n\n");
     }
     if (!notRun.isEmpty()) {

@@ -92,7 +92,9 @@ public final class FanOut {
           if (subject == Subject.ROTOR_DEV_NO_PUSH_LOG) {
             jvm.add("-Dlogback.configurationFile=" + quietLogConfig(dir));
           }
-          jfr.ifPresent(f -> jvm.add("-XX:StartFlightRecording=filename=" + f + ",settings=profile"));
+          // 1 ms sampling: the default 10-20 ms gives too few samples in a sub-second fan-out.
+          jfr.ifPresent(f -> jvm.add("-XX:StartFlightRecording=filename=" + f
+              + ",settings=profile,jdk.ExecutionSample#period=1ms"));
           server = BenchContext.start("rotor", dir, Map.of(), ctx.rotorServe(jvm, List.of(
               "--dev", "--svid-ttl", devTtl.toSeconds() + "s", "--sds-socket", socket.toString(),
               "--allowed-uid", Integer.toString(BenchContext.uid()))));

@@ -1,6 +1,7 @@
 package dev.rotor.bench.scenario;
 
 import dev.rotor.bench.harness.BenchContext;
+import dev.rotor.bench.harness.Jcmd;
 import dev.rotor.bench.harness.ProcFs;
 import dev.rotor.bench.harness.Spire;
 import dev.rotor.bench.harness.Stats;
@@ -39,8 +40,10 @@ public final class Footprint {
 
   public record RssSample(String process, int round, long rssKiB) {}
 
-  public record Result(List<Variant> variants, Optional<String> cdsArchiveError, List<StartSample> starts,
-      List<RssSample> rss, Map<String, Stats.Spread> startMs, Map<String, Stats.Spread> rssMiB) {}
+  /** {@code cdsArchiveError} is null when the AppCDS archive was made. */
+  public record Result(List<Variant> variants, String cdsArchiveError, List<StartSample> starts,
+      List<RssSample> rss, Map<String, Stats.Spread> startMs, Map<String, Stats.Spread> rssMiB,
+      Map<String, Long> nativeMemoryCommittedKiB) {}
 
   private final BenchContext ctx;
 
@@ -72,11 +75,23 @@ public final class Footprint {
     }
 
     List<RssSample> rss = new ArrayList<>();
+    Map<String, Long> nativeMemory = Map.of();
     for (int round = 1; round <= rssRounds; round++) {
       List<ManagedProcess> procs = new ArrayList<>();
       List<SdsProbe> probes = new ArrayList<>();
       ManagedProcess helper = null;
+      ManagedProcess nmt = null;
       try {
+        if (round == 1 && !variants.isEmpty()) {
+          // Where the recommended sidecar's memory goes: the same options plus Native Memory Tracking
+          // (a separate process: tracking itself costs memory, so its RSS is not reported).
+          List<String> jvm = new ArrayList<>(variants.get(variants.size() - 1).jvm());
+          jvm.add("-XX:NativeMemoryTracking=summary");
+          Path socket = dir.resolve("nmt.sock");
+          nmt = BenchContext.start("nmt", dir, Map.of(), ctx.rotorServe(jvm, devArgs(socket)));
+          Waits.forFile(socket, Duration.ofSeconds(60), nmt);
+          probes.add(new SdsProbe(socket));
+        }
         for (int i = 0; i < variants.size(); i++) {
           Path socket = dir.resolve("idle-" + i + ".sock");
           Files.deleteIfExists(socket);
@@ -96,6 +111,9 @@ public final class Footprint {
         if (helper != null) {
           rss.add(new RssSample("spiffe-helper", round, ProcFs.rssKiB(helper.pid()).orElse(-1)));
         }
+        if (nmt != null) {
+          nativeMemory = Jcmd.nativeMemorySummary(nmt.pid());
+        }
         if (spire.isPresent()) {
           rss.add(new RssSample("SPIRE agent", round, ProcFs.rssKiB(spire.get().agentPid()).orElse(-1)));
         }
@@ -104,6 +122,9 @@ public final class Footprint {
         procs.forEach(p -> p.stop(Duration.ofSeconds(10)));
         if (helper != null) {
           helper.stop(Duration.ofSeconds(10));
+        }
+        if (nmt != null) {
+          nmt.stop(Duration.ofSeconds(10));
         }
       }
     }
@@ -117,7 +138,7 @@ public final class Footprint {
       rssMiB.computeIfAbsent(s.process(), k -> Stats.Spread.of(rss.stream().filter(x -> x.process().equals(k))
           .map(x -> x.rssKiB() / 1024.0).toList()));
     }
-    return new Result(variants, cdsError, starts, rss, startMs, rssMiB);
+    return new Result(variants, cdsError.orElse(null), starts, rss, startMs, rssMiB, nativeMemory);
   }
 
   private List<String> devArgs(Path socket) {
