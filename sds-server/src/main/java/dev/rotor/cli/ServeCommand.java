@@ -132,8 +132,9 @@ public final class ServeCommand implements Callable<Integer> {
           + " default (${DEFAULT-VALUE}); off disables it. Port 0 picks a free port (printed at start-up).")
   String adminAddress;
 
-  @Option(names = "--ready-expiry-margin", paramLabel = "DURATION", converter = Durations.class, defaultValue = "30s",
-      description = "/readyz fails while the served SVID expires within this margin (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--ready-expiry-margin", paramLabel = "DURATION", converter = Durations.class,
+      description = "/readyz turns false when the SVID expires within this margin (default: 30s, or a quarter of"
+          + " --svid-ttl with --dev when that is shorter).")
   Duration readyExpiryMargin;
 
   @Mixin

@@ -103,7 +103,10 @@ final class ServeConfigParser {
   }
 
   private static AdminOptions adminOptions(ServeCommand c, Optional<DevCaOptions> dev) {
-    Duration margin = c.readyExpiryMargin;
+    // Default 30 s; with the dev CA's short TTLs a quarter of the TTL, since it re-issues at half.
+    Duration margin = c.readyExpiryMargin != null ? c.readyExpiryMargin
+        : dev.map(d -> min(AdminOptions.DEFAULT_READY_EXPIRY_MARGIN, d.svidTtl().dividedBy(4)))
+            .orElse(AdminOptions.DEFAULT_READY_EXPIRY_MARGIN);
     if (margin.isNegative() || margin.compareTo(Duration.ofDays(1)) > 0) {
       throw UsageException.of("--ready-expiry-margin", Durations.format(margin) + " (expected: between 0s and 1d)");
     }

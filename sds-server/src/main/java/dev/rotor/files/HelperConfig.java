@@ -91,7 +91,7 @@ public record HelperConfig(
   }
 
   /**
-   * A PKCS#12 keystore: the SVID's key with its chain under alias {@code svid}, and every
+   * A PKCS#12 keystore: the SVID's key with its chain under alias {@code user} (the one pgjdbc reads), and every
    * certificate of the written bundle as a trusted entry.
    *
    * @param passwordFile file whose first line is the password; absent: {@link #DEFAULT_PASSWORD}

@@ -39,8 +39,12 @@ import java.util.Optional;
  */
 final class X509Outputs {
 
-  /** Alias of the key entry in the PKCS#12 keystore. */
-  static final String KEY_ALIAS = "svid";
+  /**
+   * Alias of the key entry in the PKCS#12 keystore: {@code user}, because pgjdbc's PKCS#12 key
+   * manager (42.7.x) looks the client key up under that alias only and otherwise sends no client
+   * certificate. Other Java clients pick the only key entry whatever its alias.
+   */
+  static final String KEY_ALIAS = "user";
 
   /** The files to publish and the digest of their content. */
   record Rendered(List<OutputFile> files, String digest, Svid svid) {

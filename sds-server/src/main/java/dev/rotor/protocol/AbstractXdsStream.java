@@ -205,6 +205,35 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
     }
   }
 
+  /** Computes one type's response (or null) in one pass of {@link #inPushOrder}. */
+  @FunctionalInterface
+  interface TypePass<T, R> {
+    R compute(T typeState, boolean keepStale);
+  }
+
+  /**
+   * Runs {@code pass} over the stream's types in push order, twice (rule 22, make before break):
+   * first every type but the last keeps what it would delete, then those types send their
+   * deletions once the later types (listeners, after clusters) have gone out.
+   */
+  static <T, R> List<R> inPushOrder(java.util.Collection<T> types, TypePass<T, R> pass) {
+    List<T> order = List.copyOf(types);
+    List<R> out = new java.util.ArrayList<>(1);
+    for (int i = 0; i < order.size(); i++) {
+      R r = pass.compute(order.get(i), i < order.size() - 1);
+      if (r != null) {
+        out.add(r);
+      }
+    }
+    for (int i = 0; i < order.size() - 1; i++) {
+      R r = pass.compute(order.get(i), false);
+      if (r != null) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
   static String abbreviate(String s) {
     return s.length() <= 200 ? s : s.substring(0, 200) + "...";
   }

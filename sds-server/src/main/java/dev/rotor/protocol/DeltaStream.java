@@ -121,21 +121,7 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
 
   @Override
   List<DeltaDiscoveryResponse> computeResponses(XdsState state, boolean byUpdate) {
-    List<DeltaDiscoveryResponse> out = new ArrayList<>(1);
-    List<TypeState> order = List.copyOf(types.values());
-    for (int i = 0; i < order.size(); i++) {
-      addIfAny(out, compute(order.get(i), state, byUpdate, i < order.size() - 1));
-    }
-    for (int i = 0; i < order.size() - 1; i++) {
-      addIfAny(out, compute(order.get(i), state, byUpdate, false));
-    }
-    return out;
-  }
-
-  private static void addIfAny(List<DeltaDiscoveryResponse> out, DeltaDiscoveryResponse r) {
-    if (r != null) {
-      out.add(r);
-    }
+    return inPushOrder(types.values(), (st, keepStale) -> compute(st, state, byUpdate, keepStale));
   }
 
   /**

@@ -128,21 +128,7 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
    */
   @Override
   List<DiscoveryResponse> computeResponses(XdsState state, boolean byUpdate) {
-    List<DiscoveryResponse> out = new ArrayList<>(1);
-    List<TypeState> order = List.copyOf(types.values());
-    for (int i = 0; i < order.size(); i++) {
-      addIfAny(out, compute(order.get(i), state, byUpdate, i < order.size() - 1));
-    }
-    for (int i = 0; i < order.size() - 1; i++) {
-      addIfAny(out, compute(order.get(i), state, byUpdate, false));
-    }
-    return out;
-  }
-
-  private static void addIfAny(List<DiscoveryResponse> out, DiscoveryResponse r) {
-    if (r != null) {
-      out.add(r);
-    }
+    return inPushOrder(types.values(), (st, keepStale) -> compute(st, state, byUpdate, keepStale));
   }
 
   private DiscoveryResponse compute(TypeState st, XdsState state, boolean byUpdate, boolean keepStale) {

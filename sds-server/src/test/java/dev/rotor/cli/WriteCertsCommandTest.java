@@ -121,7 +121,7 @@ class WriteCertsCommandTest {
     try (var in = Files.newInputStream(certs.resolve("server.p12"))) {
       ks.load(in, "changeit".toCharArray());
     }
-    assertThat(ks.getKey("svid", "changeit".toCharArray())).isEqualTo(svid.privateKey());
+    assertThat(ks.getKey("user", "changeit".toCharArray())).isEqualTo(svid.privateKey());
     assertThat(Files.isSymbolicLink(certs.resolve("server.key"))).isTrue();
   }
 

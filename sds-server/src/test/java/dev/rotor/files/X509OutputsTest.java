@@ -154,10 +154,10 @@ class X509OutputsTest {
     Rendered r = X509Outputs.render(snapshot(api), x, MODES, "", Instant.now(), Optional.of("pw".toCharArray()));
     KeyStore ks = KeyStore.getInstance("PKCS12");
     ks.load(new ByteArrayInputStream(file(r, "svid.p12")), "pw".toCharArray());
-    assertThat(ks.getKey("svid", "pw".toCharArray())).isEqualTo(api.privateKey());
+    assertThat(ks.getKey(X509Outputs.KEY_ALIAS, "pw".toCharArray())).isEqualTo(api.privateKey());
     // The JDK completes a chain from the store's other certificates when it loads one.
-    assertThat(ks.getCertificateChain("svid")).startsWith(api.leaf());
-    List<String> trusted = Collections.list(ks.aliases()).stream().filter(a -> !a.equals("svid")).sorted().toList();
+    assertThat(ks.getCertificateChain(X509Outputs.KEY_ALIAS)).startsWith(api.leaf());
+    List<String> trusted = Collections.list(ks.aliases()).stream().filter(a -> !a.equals(X509Outputs.KEY_ALIAS)).sorted().toList();
     assertThat(trusted).containsExactly("bundle-0", "bundle-1", "bundle-2");
     assertThat(ks.getCertificate("bundle-0")).isEqualTo(own.caCertificate());
 
@@ -175,6 +175,6 @@ class X509OutputsTest {
     Rendered r = render(snapshot(api), x, "");
     KeyStore ks = KeyStore.getInstance("PKCS12");
     ks.load(new ByteArrayInputStream(file(r, "svid.p12")), "changeit".toCharArray());
-    assertThat(ks.isKeyEntry("svid")).isTrue();
+    assertThat(ks.isKeyEntry("user")).isTrue();
   }
 }

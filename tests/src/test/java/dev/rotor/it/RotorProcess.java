@@ -146,7 +146,8 @@ public final class RotorProcess implements AutoCloseable {
     }
   }
 
-  private static Path jar() {
+  /** The shaded rotor jar built earlier in the same reactor. */
+  public static Path jar() {
     String root = System.getProperty("rotor.repo.root");
     if (root == null || root.isBlank()) {
       throw new IllegalStateException("system property rotor.repo.root is not set (expected: the"

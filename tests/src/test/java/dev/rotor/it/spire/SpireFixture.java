@@ -162,6 +162,16 @@ public final class SpireFixture
    * learns of it at its next sync (every 5 s); {@link #awaitSvidIssued} waits for that.
    */
   public String createEntry(String spiffeId, List<String> selectors, Duration x509SvidTtl) {
+    return createEntry(spiffeId, selectors, x509SvidTtl, List.of());
+  }
+
+  /**
+   * Like {@link #createEntry(String, List, Duration)}, with DNS names for the SVID. SPIRE puts
+   * every one into a DNS SAN and the first also into the subject CN, which is what a server's
+   * host-name check and PostgreSQL's certificate authentication ({@code pg_ident.conf}) look at.
+   */
+  public String createEntry(
+      String spiffeId, List<String> selectors, Duration x509SvidTtl, List<String> dnsNames) {
     requireNonNull(spiffeId, "spiffeId");
     if (selectors.isEmpty()) {
       throw new IllegalArgumentException("selectors: [] (expected: at least one type:value)");
@@ -173,6 +183,10 @@ public final class SpireFixture
     for (String selector : selectors) {
       args.add("-selector");
       args.add(selector);
+    }
+    for (String dnsName : dnsNames) {
+      args.add("-dns");
+      args.add(dnsName);
     }
     return match(ENTRY_ID, spireServer(args.toArray(String[]::new)).output(),
         "an entry ID in the output of spire-server entry create");

@@ -1,0 +1,113 @@
+package dev.rotor.bench.harness;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.rotor.it.ManagedProcess;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Where a benchmark run works and how it starts its processes: the repository, a scratch
+ * directory (under {@code bench/results/tmp/}, ignored by git), the classpath of the harness (for
+ * the load client and the java-control-plane peer), and Rotor itself: the shaded {@code rotor.jar}
+ * as users run it when there is one, else {@code dev.rotor.cli.RotorMain} from the classpath
+ * (smoke mode inside the test command, where nothing is packaged).
+ */
+public final class BenchContext {
+  private final Path repoRoot;
+  private final Path scratch;
+  private final String classpath;
+  private final Optional<Path> rotorJar;
+  private final boolean smoke;
+  private final java.util.concurrent.atomic.AtomicInteger dirs = new java.util.concurrent.atomic.AtomicInteger();
+
+  public BenchContext(Path repoRoot, Path scratch, String classpath, Optional<Path> rotorJar, boolean smoke) {
+    this.repoRoot = requireNonNull(repoRoot, "repoRoot");
+    this.scratch = requireNonNull(scratch, "scratch");
+    this.classpath = requireNonNull(classpath, "classpath");
+    this.rotorJar = requireNonNull(rotorJar, "rotorJar");
+    this.smoke = smoke;
+  }
+
+  public Path repoRoot() {
+    return repoRoot;
+  }
+
+  public Path scratch() {
+    return scratch;
+  }
+
+  public boolean smoke() {
+    return smoke;
+  }
+
+  public Optional<Path> rotorJar() {
+    return rotorJar;
+  }
+
+  /** A new empty directory under the scratch directory. Kept short: Unix socket paths are limited. */
+  public Path newDir(String name) throws IOException {
+    return Files.createDirectories(scratch.resolve(name + "-" + dirs.incrementAndGet()));
+  }
+
+  public static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  /** {@code java OPTS -cp CLASSPATH MAIN ARGS}. */
+  public List<String> javaMain(List<String> jvmOptions, String mainClass, List<String> args) {
+    List<String> c = new ArrayList<>();
+    c.add(java());
+    c.addAll(jvmOptions);
+    c.add("-cp");
+    c.add(classpath);
+    c.add(mainClass);
+    c.addAll(args);
+    return c;
+  }
+
+  /** {@code rotor serve ARGS} with these JVM options, from the jar if there is one. */
+  public List<String> rotorServe(List<String> jvmOptions, List<String> serveArgs) {
+    List<String> args = new ArrayList<>();
+    args.add("serve");
+    args.addAll(serveArgs);
+    if (rotorJar.isPresent()) {
+      List<String> c = new ArrayList<>();
+      c.add(java());
+      c.addAll(jvmOptions);
+      c.add("-jar");
+      c.add(rotorJar.get().toString());
+      c.addAll(args);
+      return c;
+    }
+    return javaMain(jvmOptions, "dev.rotor.cli.RotorMain", args);
+  }
+
+  /**
+   * Starts a process with stdout and stderr in {@code dir/NAME.out} and {@code dir/NAME.err};
+   * {@code env} entries are passed through {@code env(1)} (ManagedProcess takes a command only).
+   */
+  public static ManagedProcess start(String name, Path dir, Map<String, String> env, List<String> command) {
+    List<String> c = new ArrayList<>();
+    if (!env.isEmpty()) {
+      c.add("env");
+      env.forEach((k, v) -> c.add(k + "=" + v));
+    }
+    c.addAll(command);
+    return ManagedProcess.start(name, c, dir.resolve(name + ".out"), dir.resolve(name + ".err"));
+  }
+
+  /** The current user's UID: Rotor's socket admits it, and SPIRE's entries select on it. */
+  public static int uid() {
+    try {
+      return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the UID of this process", e);
+    }
+  }
+}
