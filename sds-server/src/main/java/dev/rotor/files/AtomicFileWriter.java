@@ -46,8 +46,8 @@ public final class AtomicFileWriter {
     /** After the temporary file exists with its final mode and owner, before any content. */
     default void afterCreate(Path temp) throws IOException {}
 
-    /** After the content is written and forced, before the rename. */
-    default void beforeRename(Path temp) throws IOException {}
+    /** After the content is written and forced; in {@link #write}, before the rename. */
+    default void afterContent(Path file) throws IOException {}
   }
 
   static final Hooks NONE = new Hooks() {};
@@ -78,17 +78,7 @@ public final class AtomicFileWriter {
     Temp temp = createTemp(dir, target.getFileName().toString(), spec);
     boolean done = false;
     try {
-      // The channel opened at creation is the one written: re-opening a 0444 file for writing
-      // would fail for a non-root writer.
-      try (FileChannel ch = temp.channel()) {
-        hooks.afterCreate(temp.path());
-        ByteBuffer buf = ByteBuffer.wrap(content);
-        while (buf.hasRemaining()) {
-          ch.write(buf);
-        }
-        ch.force(true);
-      }
-      hooks.beforeRename(temp.path());
+      fill(temp, content);
       rename(temp.path(), target);
       done = true;
     } finally {
@@ -99,6 +89,45 @@ public final class AtomicFileWriter {
     fsyncDirectory(dir);
   }
 
+  /**
+   * Creates {@code target}, which must not exist, with {@code content} under {@code spec}: steps 1
+   * to 3 above on the final name, without the rename. For a directory no reader can see yet (a
+   * version directory before its swap), where a temporary name adds a rename and a directory fsync
+   * per file and protects nothing. The caller forces the directory once all its files are written.
+   *
+   * @throws IOException {@code target} does not exist afterwards
+   */
+  public void writeNew(Path target, byte[] content, FileSpec spec) throws IOException {
+    requireNonNull(target, "target");
+    requireNonNull(content, "content");
+    requireNonNull(spec, "spec");
+    Temp file = new Temp(target, openNew(target, spec));
+    boolean done = false;
+    try {
+      fill(file, content);
+      done = true;
+    } finally {
+      if (!done) {
+        Files.deleteIfExists(target);
+      }
+    }
+  }
+
+  /** Writes and forces the content into a file just created, then closes it. */
+  private void fill(Temp file, byte[] content) throws IOException {
+    // The channel opened at creation is the one written: re-opening a 0444 file for writing
+    // would fail for a non-root writer.
+    try (FileChannel ch = file.channel()) {
+      hooks.afterCreate(file.path());
+      ByteBuffer buf = ByteBuffer.wrap(content);
+      while (buf.hasRemaining()) {
+        ch.write(buf);
+      }
+      ch.force(true);
+    }
+    hooks.afterContent(file.path());
+  }
+
   /** A temporary file just created, open for writing. */
   record Temp(Path path, FileChannel channel) {}
 
@@ -107,29 +136,36 @@ public final class AtomicFileWriter {
    * hidden temporary name derived from {@code name}, and returns it open for writing.
    */
   static Temp createTemp(Path dir, String name, FileSpec spec) throws IOException {
-    Set<java.nio.file.attribute.PosixFilePermission> perms = spec.permissions();
     for (int attempt = 0; ; attempt++) {
       Path temp = dir.resolve("." + name + ".tmp-" + HexFormat.of().formatHex(randomBytes(6)));
-      FileChannel ch;
       try {
-        // CREATE_NEW is O_EXCL: never opens a file someone else placed there, never follows a symlink.
-        ch = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-            PosixFilePermissions.asFileAttribute(perms));
+        return new Temp(temp, openNew(temp, spec));
       } catch (FileAlreadyExistsException e) {
-        if (attempt < 5) {
-          continue;
+        if (attempt == 5) {
+          throw e;
         }
-        throw e;
       }
-      try {
-        applyAttributes(temp, spec);
-      } catch (IOException | RuntimeException e) {
-        ch.close();
-        Files.deleteIfExists(temp);
-        throw e;
-      }
-      return new Temp(temp, ch);
     }
+  }
+
+  /**
+   * Creates {@code file} with exactly {@code spec}'s mode and owner before any content, open for
+   * writing.
+   *
+   * @throws FileAlreadyExistsException if anything (a file, a symlink) is at {@code file}
+   */
+  private static FileChannel openNew(Path file, FileSpec spec) throws IOException {
+    // CREATE_NEW is O_EXCL: never opens a file someone else placed there, never follows a symlink.
+    FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+        PosixFilePermissions.asFileAttribute(spec.permissions()));
+    try {
+      applyAttributes(file, spec);
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      Files.deleteIfExists(file);
+      throw e;
+    }
+    return ch;
   }
 
   /**

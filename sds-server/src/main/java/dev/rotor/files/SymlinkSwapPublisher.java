@@ -36,7 +36,7 @@ import java.util.stream.Collectors;
  * </pre>
  *
  * <p>A new version is written completely into a new directory (each file with its final mode from
- * the first byte, fsynced), then one {@code rename(2)} of a new {@code ..data} symlink over the old
+ * the first byte, fsynced; then the directory, once), then one {@code rename(2)} of a new {@code ..data} symlink over the old
  * one switches every file at once. A reader that opens the certificate and the key after the swap
  * gets the new pair; one that opened both before gets the old pair. Only a reader that opens one
  * file before and the other after a swap can mix them: readers must re-read both files when told
@@ -131,8 +131,10 @@ public final class SymlinkSwapPublisher {
     Path version = newVersionDirectory(shortDigest);
     boolean swapped = false;
     try {
+      // The version directory is invisible until the swap: each file is created under its final
+      // name (no temporary name and rename), and one directory fsync covers all their entries.
       for (OutputFile f : files) {
-        writer.write(version.resolve(f.name()), f.content(), f.spec());
+        writer.writeNew(version.resolve(f.name()), f.content(), f.spec());
       }
       AtomicFileWriter.fsyncDirectory(version);
 

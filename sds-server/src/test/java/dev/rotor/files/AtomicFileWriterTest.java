@@ -125,7 +125,7 @@ class AtomicFileWriterTest {
     new AtomicFileWriter().write(key, bytes("old"), FileSpec.of(0600));
     AtomicFileWriter failing = new AtomicFileWriter(new AtomicFileWriter.Hooks() {
       @Override
-      public void beforeRename(Path temp) throws IOException {
+      public void afterContent(Path file) throws IOException {
         throw new IOException("No space left on device");
       }
     });
@@ -180,6 +180,47 @@ class AtomicFileWriterTest {
         new FileSpec(0600, Optional.of(FileOwner.parse("0:0"))))).isInstanceOf(IOException.class);
     assertThat(Files.readString(key)).isEqualTo("old");
     assertThat(entries()).containsExactly("key.pem");
+  }
+
+  @Test
+  void writeNew_createsTheFileUnderItsFinalName_withTheFinalModeBeforeTheFirstByte() throws IOException {
+    List<String> seen = new ArrayList<>();
+    AtomicFileWriter w = new AtomicFileWriter(new AtomicFileWriter.Hooks() {
+      @Override
+      public void afterCreate(Path file) throws IOException {
+        seen.add(file.getFileName() + " " + FileSpec.octal(mode(file)) + " size=" + Files.size(file));
+      }
+    });
+    w.writeNew(dir.resolve("svid_key.pem"), bytes("secret"), FileSpec.of(0600));
+    w.writeNew(dir.resolve("svid.pem"), bytes("cert"), FileSpec.of(0666));
+    assertThat(seen).containsExactly("svid_key.pem 0600 size=0", "svid.pem 0666 size=0");
+    assertThat(Files.readString(dir.resolve("svid_key.pem"))).isEqualTo("secret");
+    assertThat(mode(dir.resolve("svid.pem"))).isEqualTo(0666);
+    assertThat(entries()).containsExactly("svid.pem", "svid_key.pem");
+  }
+
+  @Test
+  void writeNew_refusesAnythingAlreadyAtTheName_andNeverFollowsASymlink() throws IOException {
+    Path elsewhere = Files.writeString(dir.resolve("elsewhere"), "untouched");
+    Path target = dir.resolve("svid_key.pem");
+    Files.createSymbolicLink(target, elsewhere.getFileName());
+    assertThatThrownBy(() -> new AtomicFileWriter().writeNew(target, bytes("secret"), FileSpec.of(0600)))
+        .isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
+    assertThat(Files.readString(elsewhere)).isEqualTo("untouched");
+    assertThat(Files.isSymbolicLink(target)).isTrue();
+  }
+
+  @Test
+  void writeNew_thatFails_leavesNoFileBehind() throws IOException {
+    AtomicFileWriter failing = new AtomicFileWriter(new AtomicFileWriter.Hooks() {
+      @Override
+      public void afterContent(Path file) throws IOException {
+        throw new IOException("No space left on device");
+      }
+    });
+    assertThatThrownBy(() -> failing.writeNew(dir.resolve("svid_key.pem"), bytes("secret"), FileSpec.of(0600)))
+        .hasMessage("No space left on device");
+    assertThat(entries()).isEmpty();
   }
 
   static boolean isRoot() {

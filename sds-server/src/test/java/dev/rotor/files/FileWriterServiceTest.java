@@ -151,7 +151,7 @@ class FileWriterServiceTest {
     int[] failuresLeft = {0};
     AtomicFileWriter flaky = new AtomicFileWriter(new AtomicFileWriter.Hooks() {
       @Override
-      public void beforeRename(Path temp) throws IOException {
+      public void afterContent(Path file) throws IOException {
         if (failuresLeft[0] > 0) {
           failuresLeft[0]--;
           throw new IOException("No space left on device");

@@ -103,7 +103,7 @@ class SymlinkSwapPublisherTest {
     int[] writes = {0};
     SymlinkSwapPublisher failing = new SymlinkSwapPublisher(dir, new AtomicFileWriter(new AtomicFileWriter.Hooks() {
       @Override
-      public void beforeRename(Path temp) throws IOException {
+      public void afterContent(Path file) throws IOException {
         if (++writes[0] == 2) {
           throw new IOException("No space left on device"); // the key, after the certificate was written
         }
