@@ -72,6 +72,8 @@ class SoakIT {
   void start() throws IOException {
     dir = Files.createTempDirectory(Path.of("/tmp"), "rotor-soak-");
     rotor = RotorProcess.serve(dir, "rotor", List.of("--dev", "--svid-ttl", "20s",
+        // Below half of the SVID TTL, as the flag parser requires with --dev.
+        "--ready-expiry-margin", "5s",
         "--allowed-uid", Integer.toString(uid())));
     logs.add(rotor::describe);
     loop = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());

@@ -114,6 +114,10 @@ public final class PolicyParser {
       } else {
         r.errorAt(Optional.empty(), "invalid YAML: " + message);
       }
+    } catch (IllegalArgumentException e) {
+      // snakeyaml-engine rejects some malformed input (e.g. a tag such as "!%e") with a plain
+      // IllegalArgumentException instead of a YamlEngineException (found by PolicyFuzzTest).
+      r.errorAt(Optional.empty(), "invalid YAML: " + e.getMessage());
     }
     return Optional.empty();
   }

@@ -317,4 +317,12 @@ class PolicyParserTest {
       throw new UncheckedIOException(e);
     }
   }
+
+  @org.junit.jupiter.api.Test
+  void malformedTag_isAnInvalidYamlError_notAnEscapedIllegalArgumentException() {
+    // Found by PolicyFuzzTest: snakeyaml-engine throws IllegalArgumentException for this tag.
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> PolicyParser.parse("policy.yaml", "!%e"))
+        .isInstanceOf(PolicyException.class)
+        .hasMessageContaining("invalid YAML");
+  }
 }

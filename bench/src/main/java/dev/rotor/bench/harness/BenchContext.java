@@ -76,6 +76,11 @@ public final class BenchContext {
     List<String> args = new ArrayList<>();
     args.add("serve");
     args.addAll(serveArgs);
+    if (!serveArgs.isEmpty() && !serveArgs.contains("--admin-address")) {
+      // A free port: the default 9902 may be held by another Rotor on a shared machine.
+      args.add("--admin-address");
+      args.add("127.0.0.1:0");
+    }
     if (rotorJar.isPresent()) {
       List<String> c = new ArrayList<>();
       c.add(java());
