@@ -276,10 +276,7 @@ public final class BenchMain {
 
   /** Scenario 4 needs {@code rotor write-certs}; empty when this build has it, else why not. */
   private static Optional<String> fileWriterMissing(BenchContext ctx) {
-    List<String> cmd = new ArrayList<>(ctx.rotorServe(List.of(), List.of()));
-    cmd.set(cmd.indexOf("serve"), "write-certs");
-    cmd.add("--help");
-    String first = Machine.command(cmd);
+    String first = Machine.command(ctx.rotor(List.of(), "write-certs", List.of("--help")));
     if (first.contains("write-certs")) {
       return Optional.empty();
     }

@@ -177,11 +177,7 @@ public final class FileWriter {
   private List<String> rotorWriteCerts(Path conf, Optional<Path> jfr) {
     List<String> jvm = new ArrayList<>(FanOut.SERVER_JVM);
     jfr.ifPresent(f -> jvm.add("-XX:StartFlightRecording=filename=" + f + ",jdk.FileForce#threshold=0ms"));
-    List<String> cmd = new ArrayList<>(ctx.rotorServe(jvm, List.of()));
-    cmd.set(cmd.indexOf("serve"), "write-certs");
-    cmd.add("--config");
-    cmd.add(conf.toString());
-    return cmd;
+    return ctx.rotor(jvm, "write-certs", List.of("--config", conf.toString()));
   }
 
   private static final long SIGNAL_SLACK_NANOS = 50_000_000L;
