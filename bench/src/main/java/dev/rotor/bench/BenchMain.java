@@ -162,7 +162,16 @@ public final class BenchMain {
         }
       }
       if (only.contains("filewriter")) {
-        r.notRun.put("4. file writer", fileWriterStatus(ctx));
+        Optional<String> missing = fileWriterMissing(ctx);
+        if (missing.isPresent()) {
+          r.notRun.put("4. file writer", missing.get());
+        } else if (smoke || spiffeHelper.isEmpty()) {
+          r.notRun.put("4. file writer", smoke ? "smoke mode (needs SPIRE)" : "needs --spiffe-helper");
+        } else {
+          scenario(r, "filewriter", () -> r.fileWriter = new dev.rotor.bench.scenario.FileWriter(ctx)
+              .run(spireSupplier.get(), spiffeHelper.get(), 16, Machine.command(
+                  List.of("git", "-C", repo.toString(), "rev-parse", "--short", "HEAD"))), json, out);
+        }
       }
       if (only.contains("micro")) {
         if (smoke) {
@@ -265,16 +274,14 @@ public final class BenchMain {
     return Profile.summarize(n, jfr, windows, 15);
   }
 
-  /** Scenario 4 runs only once {@code rotor write-certs} exists (another branch is writing it). */
-  private static String fileWriterStatus(BenchContext ctx) {
-    List<String> cmd = ctx.rotorServe(List.of(), List.of());
-    // rotorServe ends with "serve"; ask for write-certs' help instead.
-    cmd.set(cmd.indexOf("serve"), "write-certs");
-    cmd.add("--help");
-    String first = Machine.command(cmd);
-    return "NOT RUN: `rotor write-certs` does not exist in this build (`rotor write-certs --help` says: \""
-        + first.replace('"', '\'') + "\"); it is being written on another branch. spiffe-helper is built and"
-        + " measured in scenario 3; the comparison runs once the writer is merged.";
+  /** Scenario 4 needs {@code rotor write-certs}; empty when this build has it, else why not. */
+  private static Optional<String> fileWriterMissing(BenchContext ctx) {
+    String first = Machine.command(ctx.rotor(List.of(), "write-certs", List.of("--help")));
+    if (first.contains("write-certs")) {
+      return Optional.empty();
+    }
+    return Optional.of("NOT RUN: `rotor write-certs` does not exist in this build (`rotor write-certs --help` says: \""
+        + first.replace('"', '\'') + "\"); merge the branch that adds it and run again.");
   }
 
   private static void write(Report r, Path json, Path out) throws IOException {

@@ -53,7 +53,7 @@ class SmokeTest {
     assertThat(policy).hasSize(1);
     assertThat(policy.get(0).path("streams").asInt()).isEqualTo(10);
     assertThat(policy.get(0).path("edits").asInt()).isEqualTo(1);
-    assertThat(root.path("notRun").path("4. file writer").asText()).startsWith("NOT RUN");
+    assertThat(root.path("notRun").path("4. file writer").asText()).as("why scenario 4 did not run").isNotBlank();
 
     String base = json.getFileName().toString().replaceFirst("\\.json$", "");
     String md = Files.readString(out.resolve(base + ".md"), StandardCharsets.UTF_8);

@@ -71,16 +71,23 @@ public final class BenchContext {
     return c;
   }
 
-  /** {@code rotor serve ARGS} with these JVM options, from the jar if there is one. */
+  /**
+   * {@code rotor serve ARGS} with these JVM options, from the jar if there is one. The admin HTTP
+   * endpoint stays on, as deployed, but on a free port ({@code 127.0.0.1:0}): its default port
+   * would make side-by-side Rotors (and other users' Rotors on this machine) fail to start.
+   */
   public List<String> rotorServe(List<String> jvmOptions, List<String> serveArgs) {
+    List<String> args = new ArrayList<>(serveArgs);
+    args.add("--admin-address");
+    args.add("127.0.0.1:0");
+    return rotor(jvmOptions, "serve", args);
+  }
+
+  /** {@code rotor SUBCOMMAND ARGS} with these JVM options, from the jar if there is one. */
+  public List<String> rotor(List<String> jvmOptions, String subcommand, List<String> subcommandArgs) {
     List<String> args = new ArrayList<>();
-    args.add("serve");
-    args.addAll(serveArgs);
-    if (!serveArgs.isEmpty() && !serveArgs.contains("--admin-address")) {
-      // A free port: the default 9902 may be held by another Rotor on a shared machine.
-      args.add("--admin-address");
-      args.add("127.0.0.1:0");
-    }
+    args.add(subcommand);
+    args.addAll(subcommandArgs);
     if (rotorJar.isPresent()) {
       List<String> c = new ArrayList<>();
       c.add(java());

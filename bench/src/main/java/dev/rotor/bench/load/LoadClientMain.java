@@ -8,7 +8,6 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
@@ -16,10 +15,7 @@ import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
-import io.spiffe.workloadapi.grpc.SpiffeWorkloadAPIGrpc;
-import io.spiffe.workloadapi.grpc.Workload;
 import java.io.BufferedWriter;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -56,9 +52,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class LoadClientMain {
 
-  private static final Metadata.Key<String> WORKLOAD_HEADER =
-      Metadata.Key.of("workload.spiffe.io", Metadata.ASCII_STRING_MARSHALLER);
-
   private final LoadOptions options;
   private final PrintStream console;
   private final EventLoopGroup eventLoop;
@@ -68,13 +61,11 @@ public final class LoadClientMain {
   private final AtomicLong readyAt = new AtomicLong();
   private final Map<String, VersionProgress> versions = new ConcurrentHashMap<>();
   private final Map<String, String> serialByVersion = new ConcurrentHashMap<>();
-  private final List<long[]> probeTimes = new ArrayList<>();
-  private final List<String> probeSerials = new ArrayList<>();
   private final List<String> errors = java.util.Collections.synchronizedList(new ArrayList<>());
   private final AtomicInteger cleanUpdates = new AtomicInteger();
   private final CountDownLatch ready = new CountDownLatch(1);
   private final CountDownLatch done = new CountDownLatch(1);
-  private ManagedChannel probeChannel;
+  private WorkloadProbe probe;
 
   /** How far one version has spread. */
   private static final class VersionProgress {
@@ -220,39 +211,7 @@ public final class LoadClientMain {
   }
 
   private void startProbe(Path agentSocket) {
-    probeChannel = channel(agentSocket);
-    Metadata headers = new Metadata();
-    headers.put(WORKLOAD_HEADER, "true");
-    SpiffeWorkloadAPIGrpc.newStub(probeChannel)
-        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-        .fetchX509SVID(Workload.X509SVIDRequest.getDefaultInstance(), new StreamObserver<>() {
-          @Override
-          public void onNext(Workload.X509SVIDResponse response) {
-            long now = WallClock.nowNanos();
-            String serial = "?";
-            try {
-              if (response.getSvidsCount() > 0) {
-                X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(
-                    new ByteArrayInputStream(response.getSvids(0).getX509Svid().toByteArray()));
-                serial = leaf.getSerialNumber().toString(16);
-              }
-            } catch (Exception e) {
-              serial = "unreadable";
-            }
-            synchronized (probeTimes) {
-              probeTimes.add(new long[] {now});
-              probeSerials.add(serial);
-            }
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            errors.add("probe " + WallClock.nowNanos() + " " + Status.fromThrowable(t));
-          }
-
-          @Override
-          public void onCompleted() {}
-        });
+    probe = new WorkloadProbe(agentSocket, errors::add, eventLoop);
   }
 
   private void writeLog(long start) throws IOException {
@@ -269,9 +228,9 @@ public final class LoadClientMain {
       for (Map.Entry<String, String> e : serialByVersion.entrySet()) {
         ArrivalLog.write(w, "V", e.getKey(), e.getValue());
       }
-      synchronized (probeTimes) {
-        for (int i = 0; i < probeTimes.size(); i++) {
-          ArrivalLog.write(w, "P", Long.toString(probeTimes.get(i)[0]), probeSerials.get(i));
+      if (probe != null) {
+        for (WorkloadProbe.Arrival p : probe.arrivals()) {
+          ArrivalLog.write(w, "P", Long.toString(p.nanos()), p.serial());
         }
       }
       synchronized (errors) {

@@ -34,6 +34,7 @@ public final class Report {
   public List<Memory.Sample> memorySamples = new ArrayList<>();
   public List<Memory.Summary> memory = new ArrayList<>();
   public Footprint.Result footprint;
+  public dev.rotor.bench.scenario.FileWriter.Result fileWriter;
   public List<Policy.Run> policyRuns = new ArrayList<>();
   public List<Policy.Summary> policy = new ArrayList<>();
   public List<Micro.Figure> micro = new ArrayList<>();
@@ -124,6 +125,23 @@ public final class Report {
       }
       if (footprint.cdsArchiveError() != null) {
         m.append("\nAppCDS archive not made: ").append(footprint.cdsArchiveError()).append('\n');
+      }
+      m.append('\n');
+    }
+    if (fileWriter != null) {
+      m.append("#### 4. File writer (agent renewal → cert and matching key in place; → SIGHUP received)\n\n");
+      m.append("Rotor at ").append(fileWriter.rotorCommit()).append(".\n\n");
+      m.append("| writer | renewals | files in place, ms | files p99, ms | signal received, ms |\n|---|---:|---:|---:|---:|\n");
+      for (var s : fileWriter.summaries()) {
+        m.append("| ").append(s.writer()).append(" | ").append(s.renewals()).append(" | ").append(f(s.filesMs(), 1))
+            .append(" | ").append(String.format(Locale.ROOT, "%.1f", s.filesP99Ms())).append(" | ")
+            .append(f(s.signalMs(), 1)).append(" |\n");
+      }
+      if (fileWriter.rotorFsync() != null) {
+        m.append("\nRotor's fsyncs per renewal (separate pass with JFR `jdk.FileForce`, ")
+            .append(fileWriter.rotorFsync().renewals()).append(" renewals): ")
+            .append(f(fileWriter.rotorFsync().calls(), 0)).append(" calls taking ")
+            .append(f(fileWriter.rotorFsync().totalMs(), 1)).append(" ms in all.\n");
       }
       m.append('\n');
     }

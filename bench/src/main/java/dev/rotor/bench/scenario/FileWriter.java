@@ -1,0 +1,286 @@
+package dev.rotor.bench.scenario;
+
+import dev.rotor.bench.harness.BenchContext;
+import dev.rotor.bench.harness.Spire;
+import dev.rotor.bench.harness.Stats;
+import dev.rotor.bench.harness.Waits;
+import dev.rotor.bench.load.WallClock;
+import dev.rotor.bench.load.WorkloadProbe;
+import dev.rotor.it.ManagedProcess;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchService;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Scenario 4, file writer: {@code rotor write-certs} and spiffe-helper, both in daemon mode with
+ * the same {@code helper.conf} (each its own {@code cert_dir}), watching the same SPIRE agent and
+ * told to signal a process (SIGHUP through {@code pid_file_name}) after each renewal.
+ *
+ * <p>Trigger: the new SVID's arrival on a Workload API probe stream held by the harness on the
+ * same agent (the agent notifies the probe and both writers of the same renewal). "Files in place"
+ * is the first moment, seen through inotify ({@link WatchService}) on the cert directory, at which
+ * the certificate file holds the new leaf and the key file holds its private key (a signature made
+ * with the key verifies with the certificate): a certificate alone with the old key does not count.
+ * "Signal" is when the signalled process ran its SIGHUP trap (bash, {@code $EPOCHREALTIME}, no fork).
+ */
+public final class FileWriter {
+
+  /** One renewal as one writer delivered it, in ms from the trigger (NaN if it never did). */
+  public record Delivery(String serial, String writer, long triggerNanos, double filesMs, double signalMs) {}
+
+  public record Summary(String writer, int renewals, Stats.Spread filesMs, double filesP99Ms, Stats.Spread signalMs) {}
+
+  /**
+   * @param rotorFsync from a separate pass with JFR on Rotor's writer ({@code jdk.FileForce}, every
+   *     fsync however short): fsync calls and their total milliseconds per renewal; null if not taken
+   */
+  public record Result(String rotorCommit, List<Delivery> deliveries, List<Summary> summaries, Fsync rotorFsync) {}
+
+  /** fsyncs per renewal: how many, and how long in all (ms). */
+  public record Fsync(int renewals, Stats.Spread calls, Stats.Spread totalMs) {}
+
+  private final BenchContext ctx;
+
+  public FileWriter(BenchContext ctx) {
+    this.ctx = ctx;
+  }
+
+  /** The measured pass, then a shorter pass with JFR on Rotor's writer for its fsync time. */
+  public Result run(Spire spire, Path spiffeHelper, int renewals, String rotorCommit) throws Exception {
+    Result measured = pass(spire, spiffeHelper, renewals, rotorCommit, Optional.empty());
+    Path jfr = ctx.newDir("files-jfr").resolve("write-certs.jfr");
+    Result profiled = pass(spire, spiffeHelper, 5, rotorCommit, Optional.of(jfr));
+    List<long[]> windows = new ArrayList<>();
+    for (Delivery d : profiled.deliveries()) {
+      if (d.writer().equals("rotor") && !Double.isNaN(d.filesMs())) {
+        windows.add(new long[] {d.triggerNanos(), d.triggerNanos() + 2_000_000_000L});
+      }
+    }
+    List<Double> calls = new ArrayList<>();
+    List<Double> total = new ArrayList<>();
+    List<jdk.jfr.consumer.RecordedEvent> forces = jdk.jfr.consumer.RecordingFile.readAllEvents(jfr).stream()
+        .filter(e -> e.getEventType().getName().equals("jdk.FileForce")).toList();
+    for (long[] w : windows) {
+      int c = 0;
+      double ms = 0;
+      for (var e : forces) {
+        long t = WallClock.toNanos(e.getStartTime());
+        if (t >= w[0] && t <= w[1]) {
+          c++;
+          ms += e.getDuration().toNanos() / 1e6;
+        }
+      }
+      calls.add((double) c);
+      total.add(ms);
+    }
+    return new Result(measured.rotorCommit(), measured.deliveries(), measured.summaries(),
+        new Fsync(windows.size(), Stats.Spread.of(calls), Stats.Spread.of(total)));
+  }
+
+  private Result pass(Spire spire, Path spiffeHelper, int renewals, String rotorCommit, Optional<Path> jfr)
+      throws Exception {
+    Path dir = ctx.newDir("files");
+    List<String> writers = List.of("rotor", "spiffe-helper");
+    Map<String, Watcher> watchers = new LinkedHashMap<>();
+    Map<String, Path> signalLogs = new LinkedHashMap<>();
+    List<ManagedProcess> procs = new ArrayList<>();
+    List<String> errors = new ArrayList<>();
+    try (WorkloadProbe probe = new WorkloadProbe(spire.agentSocket(), errors::add)) {
+      for (String w : writers) {
+        Path certs = Files.createDirectories(dir.resolve(w + "-certs"));
+        Path pidFile = dir.resolve(w + "-reloader.pid");
+        Path signals = dir.resolve(w + "-signals.txt");
+        signalLogs.put(w, signals);
+        // The program that reloads: records each SIGHUP with the wall clock (bash 5's $EPOCHREALTIME).
+        procs.add(BenchContext.start(w + "-reloader", dir, Map.of(), List.of("bash", "-c",
+            "echo $$ > '" + pidFile + "'; trap 'echo $EPOCHREALTIME >> \"" + signals + "\"' HUP;"
+                + " while :; do sleep 1 & wait $!; done")));
+        Waits.forFile(pidFile, Duration.ofSeconds(10), procs.get(procs.size() - 1));
+        Path conf = dir.resolve(w + "-helper.conf");
+        Files.writeString(conf, """
+            agent_address = "%s"
+            cmd = ""
+            cmd_args = ""
+            cert_dir = "%s"
+            svid_file_name = "svid.pem"
+            svid_key_file_name = "svid_key.pem"
+            svid_bundle_file_name = "svid_bundle.pem"
+            pid_file_name = "%s"
+            renew_signal = "SIGHUP"
+            """.formatted(spire.agentSocket(), certs, pidFile), StandardCharsets.UTF_8);
+        List<String> cmd = w.equals("rotor")
+            ? rotorWriteCerts(conf, jfr)
+            : List.of(spiffeHelper.toString(), "-config", conf.toString());
+        ManagedProcess p = BenchContext.start(w, dir, Map.of(), cmd);
+        procs.add(p);
+        Waits.forFile(certs.resolve("svid.pem"), Duration.ofSeconds(60), p);
+        watchers.put(w, new Watcher(certs));
+      }
+      // Wait for `renewals` renewals after both writers and watchers are up, plus one.
+      int start = probe.arrivals().size();
+      long deadline = System.nanoTime() + Duration.ofSeconds(30L * (renewals + 2)).toNanos();
+      while (probe.arrivals().size() < start + renewals + 1 && System.nanoTime() < deadline) {
+        procs.forEach(p -> p.checkAlive("file-writer scenario"));
+        Thread.sleep(500);
+      }
+      Thread.sleep(3000); // let the writers finish the last one
+      List<WorkloadProbe.Arrival> triggers = probe.arrivals().subList(start, probe.arrivals().size());
+      List<Delivery> deliveries = new ArrayList<>();
+      for (int i = 0; i < triggers.size(); i++) {
+        WorkloadProbe.Arrival t = triggers.get(i);
+        // A signal belongs to the renewal whose trigger precedes it; the probe itself may be a few ms
+        // late (it competes for CPU), so the window opens 50 ms before the trigger.
+        long from = t.nanos() - SIGNAL_SLACK_NANOS;
+        long to = i + 1 < triggers.size() ? triggers.get(i + 1).nanos() - SIGNAL_SLACK_NANOS : Long.MAX_VALUE;
+        for (String w : writers) {
+          double files = watchers.get(w).firstSeen(t.serial()).map(n -> (n - t.nanos()) / 1e6).orElse(Double.NaN);
+          double signal = firstSignalIn(signalLogs.get(w), from, to).map(n -> (n - t.nanos()) / 1e6)
+              .orElse(Double.NaN);
+          deliveries.add(new Delivery(t.serial(), w, t.nanos(), files, signal));
+        }
+      }
+      watchers.values().forEach(Watcher::close);
+      List<Summary> summaries = new ArrayList<>();
+      for (String w : writers) {
+        List<Double> files = deliveries.stream().filter(d -> d.writer().equals(w) && !Double.isNaN(d.filesMs()))
+            .map(Delivery::filesMs).toList();
+        List<Double> signal = deliveries.stream().filter(d -> d.writer().equals(w) && !Double.isNaN(d.signalMs()))
+            .map(Delivery::signalMs).toList();
+        summaries.add(new Summary(w, files.size(), Stats.Spread.of(files), Stats.percentile(Stats.sorted(files), 99),
+            Stats.Spread.of(signal)));
+      }
+      return new Result(rotorCommit, deliveries, summaries, null);
+    } finally {
+      procs.forEach(p -> p.stop(Duration.ofSeconds(10)));
+    }
+  }
+
+  private List<String> rotorWriteCerts(Path conf, Optional<Path> jfr) {
+    List<String> jvm = new ArrayList<>(FanOut.SERVER_JVM);
+    jfr.ifPresent(f -> jvm.add("-XX:StartFlightRecording=filename=" + f + ",jdk.FileForce#threshold=0ms"));
+    return ctx.rotor(jvm, "write-certs", List.of("--config", conf.toString()));
+  }
+
+  private static final long SIGNAL_SLACK_NANOS = 50_000_000L;
+
+  /** The first SIGHUP recorded in [from, to), as wall-clock nanos. */
+  private static Optional<Long> firstSignalIn(Path log, long from, long to) {
+    return Waits.lines(log).stream()
+        .map(String::trim).filter(l -> !l.isEmpty())
+        .map(l -> {
+          String[] f = l.replace(',', '.').split("\\.");
+          String frac = (f.length > 1 ? f[1] : "0") + "000000000";
+          return Long.parseLong(f[0]) * 1_000_000_000L + Long.parseLong(frac.substring(0, 9));
+        })
+        .filter(n -> n >= from && n < to).min(Long::compare);
+  }
+
+  /**
+   * Watches one cert directory with inotify and records, for every leaf serial, the first moment
+   * the certificate and a matching key were both readable there.
+   */
+  private static final class Watcher implements AutoCloseable {
+    private final Path certs;
+    private final WatchService watch;
+    private final Thread thread;
+    private final Map<String, Long> firstSeen = new LinkedHashMap<>();
+
+    Watcher(Path certs) throws IOException {
+      this.certs = certs;
+      this.watch = FileSystems.getDefault().newWatchService();
+      certs.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+          StandardWatchEventKinds.ENTRY_DELETE);
+      this.thread = new Thread(this::loop, "watch-" + certs.getFileName());
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void loop() {
+      try {
+        while (true) {
+          var key = watch.take();
+          key.pollEvents();
+          check();
+          key.reset();
+        }
+      } catch (InterruptedException | ClosedWatchServiceException e) {
+        // closed
+      }
+    }
+
+    private void check() {
+      long now = WallClock.nowNanos();
+      try {
+        byte[] cert = Files.readAllBytes(certs.resolve("svid.pem"));
+        byte[] key = Files.readAllBytes(certs.resolve("svid_key.pem"));
+        X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509")
+            .generateCertificate(new ByteArrayInputStream(cert));
+        String serial = leaf.getSerialNumber().toString(16);
+        synchronized (firstSeen) {
+          if (firstSeen.containsKey(serial)) {
+            return;
+          }
+        }
+        if (matches(leaf, key)) {
+          synchronized (firstSeen) {
+            firstSeen.putIfAbsent(serial, now);
+          }
+        }
+      } catch (Exception e) {
+        // Partly written or missing: the next event looks again.
+      }
+    }
+
+    Optional<Long> firstSeen(String serial) {
+      synchronized (firstSeen) {
+        return Optional.ofNullable(firstSeen.get(serial));
+      }
+    }
+
+    private static boolean matches(X509Certificate leaf, byte[] keyPem) throws Exception {
+      String pem = new String(keyPem, StandardCharsets.US_ASCII);
+      String b64 = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+      String alg = leaf.getPublicKey().getAlgorithm();
+      PrivateKey key = KeyFactory.getInstance(alg).generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(b64)));
+      String sigAlg = alg.equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
+      Signature s = Signature.getInstance(sigAlg);
+      s.initSign(key);
+      byte[] data = "rotor-bench".getBytes(StandardCharsets.US_ASCII);
+      s.update(data);
+      byte[] sig = s.sign();
+      Signature v = Signature.getInstance(sigAlg);
+      v.initVerify(leaf.getPublicKey());
+      v.update(data);
+      return v.verify(sig);
+    }
+
+    @Override
+    public void close() {
+      try {
+        watch.close();
+      } catch (IOException e) {
+        // closing
+      }
+      thread.interrupt();
+    }
+  }
+}
