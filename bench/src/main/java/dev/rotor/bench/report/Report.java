@@ -143,6 +143,13 @@ public final class Report {
             .append(f(fileWriter.rotorFsync().calls(), 0)).append(" calls taking ")
             .append(f(fileWriter.rotorFsync().totalMs(), 1)).append(" ms in all.\n");
       }
+      var st = fileWriter.rotorStages();
+      if (st != null && st.renewals() > 0) {
+        m.append("\nRotor's stages from its own log lines, ms after the trigger (").append(st.renewals())
+            .append(" renewals): SVID parsed ").append(f(st.parsedMs(), 1)).append("; gate checks passed ")
+            .append(f(st.gatePassedMs(), 1)).append("; files published ").append(f(st.publishedMs(), 1))
+            .append("; signal sent ").append(f(st.signalSentMs(), 1)).append(".\n");
+      }
       m.append('\n');
     }
     if (!policy.isEmpty()) {

@@ -7,6 +7,8 @@ import dev.rotor.bench.harness.Waits;
 import dev.rotor.bench.load.WallClock;
 import dev.rotor.bench.load.WorkloadProbe;
 import dev.rotor.it.ManagedProcess;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -53,7 +55,16 @@ public final class FileWriter {
    * @param rotorFsync from a separate pass with JFR on Rotor's writer ({@code jdk.FileForce}, every
    *     fsync however short): fsync calls and their total milliseconds per renewal; null if not taken
    */
-  public record Result(String rotorCommit, List<Delivery> deliveries, List<Summary> summaries, Fsync rotorFsync) {}
+  public record Result(String rotorCommit, List<Delivery> deliveries, List<Summary> summaries, Fsync rotorFsync,
+      Stages rotorStages) {}
+
+  /**
+   * Where Rotor's time goes, from the timestamps of its own log lines (the same wall clock as the
+   * trigger), in ms after the trigger: the SVID parsed from the agent's response, the gate's checks
+   * passed, the files published (the {@code ..data} swap done), the signal sent ({@code kill} exited).
+   */
+  public record Stages(int renewals, Stats.Spread parsedMs, Stats.Spread gatePassedMs, Stats.Spread publishedMs,
+      Stats.Spread signalSentMs) {}
 
   /** fsyncs per renewal: how many, and how long in all (ms). */
   public record Fsync(int renewals, Stats.Spread calls, Stats.Spread totalMs) {}
@@ -93,7 +104,7 @@ public final class FileWriter {
       total.add(ms);
     }
     return new Result(measured.rotorCommit(), measured.deliveries(), measured.summaries(),
-        new Fsync(windows.size(), Stats.Spread.of(calls), Stats.Spread.of(total)));
+        new Fsync(windows.size(), Stats.Spread.of(calls), Stats.Spread.of(total)), measured.rotorStages());
   }
 
   private Result pass(Spire spire, Path spiffeHelper, int renewals, String rotorCommit, Optional<Path> jfr)
@@ -168,10 +179,60 @@ public final class FileWriter {
         summaries.add(new Summary(w, files.size(), Stats.Spread.of(files), Stats.percentile(Stats.sorted(files), 99),
             Stats.Spread.of(signal)));
       }
-      return new Result(rotorCommit, deliveries, summaries, null);
+      return new Result(rotorCommit, deliveries, summaries, null, stages(dir.resolve("rotor.out"), triggers));
     } finally {
       procs.forEach(p -> p.stop(Duration.ofSeconds(10)));
     }
+  }
+
+  /** Rotor's stages per renewal, from its JSON log lines that name the new leaf's serial. */
+  private static Stages stages(Path rotorLog, List<WorkloadProbe.Arrival> triggers) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    List<JsonNode> lines = new ArrayList<>();
+    for (String l : Waits.lines(rotorLog)) {
+      if (l.startsWith("{")) {
+        lines.add(json.readTree(l));
+      }
+    }
+    List<Double> parsed = new ArrayList<>();
+    List<Double> gate = new ArrayList<>();
+    List<Double> published = new ArrayList<>();
+    List<Double> signalled = new ArrayList<>();
+    for (WorkloadProbe.Arrival t : triggers) {
+      String serial = "serial=" + t.serial() + ",";
+      int at = -1;
+      for (int i = 0; i < lines.size(); i++) {
+        String m = lines.get(i).path("message").asText();
+        if (m.contains(": snapshot ") && m.contains(serial)) {
+          at = i;
+          break;
+        }
+      }
+      if (at < 0) {
+        continue;
+      }
+      parsed.add(msAfter(lines.get(at), t));
+      Optional<JsonNode> g = next(lines, at, n -> n.path("message").asText().startsWith("identity gate serves")
+          && n.path("message").asText().contains(serial));
+      Optional<JsonNode> p = next(lines, at, n -> n.path("message").asText().equals("files published")
+          && n.path("serial").asText().equals(t.serial()));
+      g.ifPresent(n -> gate.add(msAfter(n, t)));
+      p.ifPresent(n -> published.add(msAfter(n, t)));
+      if (p.isPresent()) {
+        next(lines, lines.indexOf(p.get()), n -> n.path("message").asText().startsWith("signalled the process"))
+            .ifPresent(n -> signalled.add(msAfter(n, t)));
+      }
+    }
+    return new Stages(parsed.size(), Stats.Spread.of(parsed), Stats.Spread.of(gate), Stats.Spread.of(published),
+        Stats.Spread.of(signalled));
+  }
+
+  private static Optional<JsonNode> next(List<JsonNode> lines, int after, java.util.function.Predicate<JsonNode> p) {
+    return lines.subList(after + 1, lines.size()).stream().filter(p).findFirst();
+  }
+
+  private static double msAfter(JsonNode line, WorkloadProbe.Arrival trigger) {
+    return (WallClock.toNanos(java.time.Instant.parse(line.path("time").asText())) - trigger.nanos()) / 1e6;
   }
 
   private List<String> rotorWriteCerts(Path conf, Optional<Path> jfr) {
