@@ -122,7 +122,9 @@ public final class FileWriter {
         Path signals = dir.resolve(w + "-signals.txt");
         signalLogs.put(w, signals);
         // The program that reloads: records each SIGHUP with the wall clock (bash 5's $EPOCHREALTIME).
-        procs.add(BenchContext.start(w + "-reloader", dir, Map.of(), List.of("bash", "-c",
+        // env --default-signal: bash cannot trap a signal ignored when it starts, as SIGHUP is when
+        // the harness itself runs under nohup.
+        procs.add(BenchContext.start(w + "-reloader", dir, Map.of(), List.of("env", "--default-signal=HUP", "bash", "-c",
             "echo $$ > '" + pidFile + "'; trap 'echo $EPOCHREALTIME >> \"" + signals + "\"' HUP;"
                 + " while :; do sleep 1 & wait $!; done")));
         Waits.forFile(pidFile, Duration.ofSeconds(10), procs.get(procs.size() - 1));
@@ -256,14 +258,18 @@ public final class FileWriter {
   }
 
   /**
-   * Watches one cert directory with inotify and records, for every leaf serial, the first moment
-   * the certificate and a matching key were both readable there.
+   * Watches one cert directory with inotify and records what the certificate and key files held at
+   * every change, with the time; {@link #firstSeen} then finds the first moment the certificate of a
+   * serial and a matching key were both in place. The checking (parsing, a signature with the key)
+   * happens afterwards, so the watcher takes no CPU from the writers while they work.
    */
   private static final class Watcher implements AutoCloseable {
+    private record Observation(long nanos, byte[] cert, byte[] key) {}
+
     private final Path certs;
     private final WatchService watch;
     private final Thread thread;
-    private final Map<String, Long> firstSeen = new LinkedHashMap<>();
+    private final List<Observation> observations = new ArrayList<>();
 
     Watcher(Path certs) throws IOException {
       this.certs = certs;
@@ -280,7 +286,7 @@ public final class FileWriter {
         while (true) {
           var key = watch.take();
           key.pollEvents();
-          check();
+          record();
           key.reset();
         }
       } catch (InterruptedException | ClosedWatchServiceException e) {
@@ -288,33 +294,42 @@ public final class FileWriter {
       }
     }
 
-    private void check() {
+    private void record() {
       long now = WallClock.nowNanos();
+      byte[] cert;
+      byte[] key;
       try {
-        byte[] cert = Files.readAllBytes(certs.resolve("svid.pem"));
-        byte[] key = Files.readAllBytes(certs.resolve("svid_key.pem"));
-        X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509")
-            .generateCertificate(new ByteArrayInputStream(cert));
-        String serial = leaf.getSerialNumber().toString(16);
-        synchronized (firstSeen) {
-          if (firstSeen.containsKey(serial)) {
-            return;
-          }
+        cert = Files.readAllBytes(certs.resolve("svid.pem"));
+        key = Files.readAllBytes(certs.resolve("svid_key.pem"));
+      } catch (IOException e) {
+        return; // missing for a moment: the next event looks again
+      }
+      synchronized (observations) {
+        Observation last = observations.isEmpty() ? null : observations.get(observations.size() - 1);
+        if (last == null || !java.util.Arrays.equals(last.cert(), cert) || !java.util.Arrays.equals(last.key(), key)) {
+          observations.add(new Observation(now, cert, key));
         }
-        if (matches(leaf, key)) {
-          synchronized (firstSeen) {
-            firstSeen.putIfAbsent(serial, now);
-          }
-        }
-      } catch (Exception e) {
-        // Partly written or missing: the next event looks again.
       }
     }
 
+    /** The first time the certificate with {@code serial} and its key were both in place. */
     Optional<Long> firstSeen(String serial) {
-      synchronized (firstSeen) {
-        return Optional.ofNullable(firstSeen.get(serial));
+      List<Observation> seen;
+      synchronized (observations) {
+        seen = List.copyOf(observations);
       }
+      for (Observation o : seen) {
+        try {
+          X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509")
+              .generateCertificate(new ByteArrayInputStream(o.cert()));
+          if (leaf.getSerialNumber().toString(16).equals(serial) && matches(leaf, o.key())) {
+            return Optional.of(o.nanos());
+          }
+        } catch (Exception e) {
+          // partly written: not in place
+        }
+      }
+      return Optional.empty();
     }
 
     private static boolean matches(X509Certificate leaf, byte[] keyPem) throws Exception {
