@@ -25,7 +25,7 @@ class HelperConfigFuzzTest {
   private static final Map<String, HelperConfigParser.Flag> PINNED =
       Map.of("cert_dir", new HelperConfigParser.Flag("--cert-dir", CERT_DIR.toString()));
 
-  @FuzzTest(maxDuration = "20s")
+  @FuzzTest(maxDuration = "60s", maxExecutions = 700_000)
   void helperConf(byte[] input) {
     String text = new String(input, StandardCharsets.UTF_8);
     try {

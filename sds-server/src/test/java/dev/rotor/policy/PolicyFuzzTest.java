@@ -24,7 +24,7 @@ class PolicyFuzzTest {
   private static final WorkloadResourcesBuilder.Options OPTIONS = new WorkloadResourcesBuilder.Options(
       SdsSecretConfigs.overAds(SecretNaming.SPIRE_DEFAULTS), WorkloadResourcesBuilder.Options.DEFAULT_CONNECT_TIMEOUT);
 
-  @FuzzTest(maxDuration = "25s")
+  @FuzzTest(maxDuration = "60s", maxExecutions = 700_000)
   void policyFile(byte[] input) throws PolicyException {
     String text = new String(input, StandardCharsets.UTF_8);
     Policy policy;

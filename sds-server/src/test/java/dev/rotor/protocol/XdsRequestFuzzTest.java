@@ -75,7 +75,7 @@ class XdsRequestFuzzTest {
   private static final StreamOptions SDS = StreamOptions.singleType(TypeUrls.SECRET);
   private static final StreamOptions ADS = StreamOptions.aggregated(ServingState.ADS_TYPES);
 
-  @FuzzTest(maxDuration = "40s")
+  @FuzzTest(maxDuration = "60s", maxExecutions = 1_200_000)
   void requestsOnOneStream(FuzzedDataProvider data) {
     ResourceStore store = new ResourceStore(STATES.get(0));
     XdsStreamFactory streams = new XdsStreamFactory(store, MoreExecutors.directExecutor(),

@@ -127,11 +127,12 @@ final class PolicyValues {
     if (!value.endsWith("/")) {
       return problem(value, "does not end with '/' " + expected);
     }
-    String withoutSlash = value.substring(0, value.length() - 1);
-    String rest = withoutSlash.substring("spiffe://".length());
+    // "spiffe://" itself ends with '/': the trust domain is looked for after the scheme.
+    String rest = value.substring("spiffe://".length());
     if (rest.isEmpty() || rest.startsWith("/")) {
       return problem(value, "has no trust domain " + expected);
     }
+    String withoutSlash = value.substring(0, value.length() - 1);
     if (withoutSlash.endsWith("/") || withoutSlash.indexOf("//", "spiffe://".length()) >= 0) {
       return problem(value, "has an empty path segment " + expected);
     }

@@ -104,6 +104,8 @@ class PolicyParserTest {
             "policy.yaml:7: workloads[0].inbound.appPort: 0 is out of range (expected 1..65535)")),
         Arguments.of("prefix-not-spiffe.yaml", List.of(
             "policy.yaml:12: workloads[0].inbound.rules[0].from[0].spiffeIdPrefix: \"https://example.org/ns/demo/\" is not a SPIFFE ID prefix (expected spiffe://<trust-domain>/<path>/, ending in '/')")),
+        Arguments.of("prefix-scheme-only.yaml", List.of( // found by PolicyFuzzTest: was a StringIndexOutOfBoundsException
+            "policy.yaml:12: workloads[0].inbound.rules[0].from[0].spiffeIdPrefix: \"spiffe://\" has no trust domain (expected spiffe://<trust-domain>/<path>/, ending in '/')")),
         Arguments.of("prefix-without-trailing-slash.yaml", List.of(
             "policy.yaml:12: workloads[0].inbound.rules[0].from[0].spiffeIdPrefix: \"spiffe://example.org/ns/demo\" does not end with '/' (expected spiffe://<trust-domain>/<path>/, ending in '/')")),
         Arguments.of("trust-domain-id-as-workload-id.yaml", List.of(

@@ -17,7 +17,7 @@ import java.nio.charset.StandardCharsets;
  */
 class WorkloadApiFuzzTest {
 
-  @FuzzTest(maxDuration = "15s")
+  @FuzzTest(maxDuration = "60s", maxExecutions = 1_000_000)
   void svidResponse(byte[] input) {
     X509SVIDResponse response;
     try {
@@ -39,7 +39,7 @@ class WorkloadApiFuzzTest {
     }
   }
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "30s", maxExecutions = 1_000_000)
   void address(byte[] input) {
     String value = new String(input, StandardCharsets.UTF_8);
     try {
