@@ -2,7 +2,7 @@
 # Runs every benchmark scenario (bench/README.md) and writes bench/results/DATE-HOST.{json,md,*.png}.
 #   bench/run.sh [--smoke] [--only fanout,memory,footprint,filewriter,policy,micro,profile] [--rounds R]
 # Builds rotor.jar and the harness (mvn package, tests skipped), SPIRE (spire/build-spire.sh, via the
-# SPIRE fixture) and spiffe-helper (bench/build-spiffe-helper.sh) first. Takes about 40 minutes.
+# SPIRE fixture) and spiffe-helper (bench/build-spiffe-helper.sh) first. Takes about 45 minutes.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
