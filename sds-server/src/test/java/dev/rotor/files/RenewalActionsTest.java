@@ -46,8 +46,17 @@ class RenewalActionsTest {
         + "; while :; do sleep 0.05; done";
   }
 
+  /**
+   * Runs {@code script} in a shell that can trap SIGHUP: a shell cannot trap a signal that was
+   * ignored when it started, as SIGHUP is for everything started under nohup (this test's JVM
+   * included), so env resets it to the default first and then execs the shell (same PID).
+   */
+  private static List<String> shellWithHup(String script) {
+    return List.of("env", "--default-signal=HUP", "sh", "-c", script);
+  }
+
   private Process startTrap(Path marker, Path pidFile) throws IOException {
-    Process p = new ProcessBuilder("sh", "-c", trapScript(marker, pidFile)).start();
+    Process p = new ProcessBuilder(shellWithHup(trapScript(marker, pidFile))).start();
     started.add(p);
     await().atMost(WAIT).until(() -> Files.exists(pidFile));
     return p;
@@ -147,8 +156,8 @@ class RenewalActionsTest {
     Path marker = dir.resolve("marker");
     Path pidFile = dir.resolve("cmd.pid");
     Path starts = dir.resolve("starts");
-    Reload reload = new Reload(Optional.of("sh"),
-        List.of("-c", "echo start >> " + starts + "; " + trapScript(marker, pidFile)),
+    List<String> cmd = shellWithHup("echo start >> " + starts + "; " + trapScript(marker, pidFile));
+    Reload reload = new Reload(Optional.of(cmd.get(0)), cmd.subList(1, cmd.size()),
         Optional.empty(), HUP, List.of(), Duration.ofSeconds(5));
     RenewalActions a = actions(reload);
 
