@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 import static org.awaitility.Awaitility.await;
 
 import dev.rotor.it.ManagedProcess;
+import dev.rotor.it.ShortCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -59,7 +60,6 @@ public final class SpireFixture
   private Path repoRoot;
   private Path binDir;
   private Path dir;
-  private CommandRunner cli;
   private int serverPort;
   private String joinToken;
   private ManagedProcess server;
@@ -92,8 +92,7 @@ public final class SpireFixture
       dir = Files.createTempDirectory(Path.of("/tmp"), "rotor-it-");
       Files.createDirectories(dir.resolve("server"));
       Files.createDirectories(dir.resolve("agent"));
-      cli = new CommandRunner(dir);
-      binDir = Path.of(cli.run(List.of("bash", repoRoot.resolve("spire/build-spire.sh").toString()),
+      binDir = Path.of(ShortCommand.run(List.of("bash", repoRoot.resolve("spire/build-spire.sh").toString()),
           BUILD_TIMEOUT).orThrow().lastLine());
       serverPort = freeLoopbackPort();
       Map<String, String> values = Map.of(
@@ -202,7 +201,7 @@ public final class SpireFixture
         .pollInterval(Duration.ofMillis(500))
         .until(() -> {
           agent.checkAlive("waiting for an SVID for " + spiffeId);
-          CommandRunner.Result result = cli.run(fetch, CLI_TIMEOUT);
+          ShortCommand.Result result = ShortCommand.run(fetch, CLI_TIMEOUT);
           return result.succeeded() && result.output().contains(spiffeId);
         });
   }
@@ -335,11 +334,11 @@ public final class SpireFixture
         .pollInterval(Duration.ofMillis(250))
         .until(() -> {
           process.checkAlive("waiting for it to become healthy");
-          return cli.run(healthcheck, CLI_TIMEOUT).succeeded();
+          return ShortCommand.run(healthcheck, CLI_TIMEOUT).succeeded();
         });
   }
 
-  private CommandRunner.Result spireServer(String... args) {
+  private ShortCommand.Result spireServer(String... args) {
     List<String> command = new ArrayList<>();
     command.add(bin("spire-server"));
     command.add(args[0]);
@@ -347,7 +346,7 @@ public final class SpireFixture
     command.add("-socketPath");
     command.add(serverSocket().toString());
     command.addAll(List.of(args).subList(2, args.length));
-    return cli.run(command, CLI_TIMEOUT).orThrow();
+    return ShortCommand.run(command, CLI_TIMEOUT).orThrow();
   }
 
   private Path serverSocket() {

@@ -1,4 +1,4 @@
-package dev.rotor.it.pg;
+package dev.rotor.it;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,30 +10,36 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs a short-lived command (initdb, pg_ctl, postgres in single-user mode, getent) with a time
- * limit and optional standard input. Output goes through a file, not a pipe, so neither a chatty
+ * Runs a short-lived command (initdb, pg_ctl, postgres in single-user mode, getent, the
+ * {@code spire-server} and {@code spire-agent} CLIs, the SPIRE build script) with a time limit and
+ * optional standard input. Output goes through a file, not a pipe, so neither a chatty
  * command nor a daemon that inherits the output (pg_ctl's postmaster) can block us.
  */
-final class ShortCommand {
-  record Result(List<String> command, int exitCode, String output) {
-    boolean succeeded() {
+public final class ShortCommand {
+  public record Result(List<String> command, int exitCode, String output) {
+    public boolean succeeded() {
       return exitCode == 0;
     }
 
     /** Returns this result if the command succeeded; throws with its output otherwise. */
-    Result orThrow() {
+    public Result orThrow() {
       if (exitCode != 0) {
         throw new IllegalStateException("command failed with status " + exitCode + ": "
             + String.join(" ", command) + "\n--- output\n" + output);
       }
       return this;
     }
+
+    public String lastLine() {
+      String[] lines = output.strip().split("\n");
+      return lines[lines.length - 1].strip();
+    }
   }
 
   private ShortCommand() {}
 
   /** Runs {@code command} with stdout and stderr merged and no input. */
-  static Result run(List<String> command, Duration timeout) {
+  public static Result run(List<String> command, Duration timeout) {
     return run(command, null, timeout);
   }
 
@@ -41,7 +47,7 @@ final class ShortCommand {
    * Runs {@code command} with stdout and stderr merged and {@code stdin} (may be null: no input)
    * as its input; kills it and throws after {@code timeout}.
    */
-  static Result run(List<String> command, String stdin, Duration timeout) {
+  public static Result run(List<String> command, String stdin, Duration timeout) {
     Path output = null;
     Path input = null;
     try {
