@@ -156,6 +156,9 @@ public final class FileWriter {
         Thread.sleep(500);
       }
       Thread.sleep(3000); // let the writers finish the last one
+      watchers.values().forEach(Watcher::close);
+      Map<String, Map<String, Long>> inPlace = new LinkedHashMap<>();
+      watchers.forEach((w, watcher) -> inPlace.put(w, watcher.firstSeenBySerial()));
       List<WorkloadProbe.Arrival> triggers = probe.arrivals().subList(start, probe.arrivals().size());
       List<Delivery> deliveries = new ArrayList<>();
       for (int i = 0; i < triggers.size(); i++) {
@@ -165,13 +168,13 @@ public final class FileWriter {
         long from = t.nanos() - SIGNAL_SLACK_NANOS;
         long to = i + 1 < triggers.size() ? triggers.get(i + 1).nanos() - SIGNAL_SLACK_NANOS : Long.MAX_VALUE;
         for (String w : writers) {
-          double files = watchers.get(w).firstSeen(t.serial()).map(n -> (n - t.nanos()) / 1e6).orElse(Double.NaN);
+          Long seen = inPlace.get(w).get(t.serial());
+          double files = seen == null ? Double.NaN : (seen - t.nanos()) / 1e6;
           double signal = firstSignalIn(signalLogs.get(w), from, to).map(n -> (n - t.nanos()) / 1e6)
               .orElse(Double.NaN);
           deliveries.add(new Delivery(t.serial(), w, t.nanos(), files, signal));
         }
       }
-      watchers.values().forEach(Watcher::close);
       List<Summary> summaries = new ArrayList<>();
       for (String w : writers) {
         List<Double> files = deliveries.stream().filter(d -> d.writer().equals(w) && !Double.isNaN(d.filesMs()))
@@ -259,7 +262,7 @@ public final class FileWriter {
 
   /**
    * Watches one cert directory with inotify and records what the certificate and key files held at
-   * every change, with the time; {@link #firstSeen} then finds the first moment the certificate of a
+   * every change, with the time; {@link #firstSeenBySerial} then finds the first moment the certificate of a
    * serial and a matching key were both in place. The checking (parsing, a signature with the key)
    * happens afterwards, so the watcher takes no CPU from the writers while they work.
    */
@@ -312,24 +315,29 @@ public final class FileWriter {
       }
     }
 
-    /** The first time the certificate with {@code serial} and its key were both in place. */
-    Optional<Long> firstSeen(String serial) {
+    /**
+     * For each leaf serial seen, the first time its certificate and its key were both in place.
+     * Call after {@link #close}: the observations are checked once, in order.
+     */
+    Map<String, Long> firstSeenBySerial() {
       List<Observation> seen;
       synchronized (observations) {
         seen = List.copyOf(observations);
       }
+      Map<String, Long> first = new LinkedHashMap<>();
       for (Observation o : seen) {
         try {
           X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509")
               .generateCertificate(new ByteArrayInputStream(o.cert()));
-          if (leaf.getSerialNumber().toString(16).equals(serial) && matches(leaf, o.key())) {
-            return Optional.of(o.nanos());
+          String serial = leaf.getSerialNumber().toString(16);
+          if (!first.containsKey(serial) && matches(leaf, o.key())) {
+            first.put(serial, o.nanos());
           }
         } catch (Exception e) {
           // partly written: not in place
         }
       }
-      return Optional.empty();
+      return first;
     }
 
     private static boolean matches(X509Certificate leaf, byte[] keyPem) throws Exception {
