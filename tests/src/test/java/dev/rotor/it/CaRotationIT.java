@@ -3,13 +3,14 @@ package dev.rotor.it;
 import static dev.rotor.it.SecretMaterial.anchors;
 import static dev.rotor.it.SecretMaterial.chain;
 import static dev.rotor.it.SecretMaterial.secret;
-import static dev.rotor.it.spire.SpireFixture.TRUST_DOMAIN;
-import static dev.rotor.it.spire.SpireFixture.TRUST_DOMAIN_ID;
+import static dev.rotor.testkit.spire.SpireFixture.TRUST_DOMAIN;
+import static dev.rotor.testkit.spire.SpireFixture.TRUST_DOMAIN_ID;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.rotor.it.SdsTestClient.SecretStream;
-import dev.rotor.it.spire.SpireFixture;
+import dev.rotor.testkit.process.LogsOnFailure;
+import dev.rotor.testkit.spire.SpireFixture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;

@@ -2,6 +2,7 @@ package dev.rotor.it;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.rotor.testkit.process.ManagedProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.StandardProtocolFamily;

@@ -2,7 +2,7 @@ package dev.rotor.bench.harness;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.rotor.it.ManagedProcess;
+import dev.rotor.testkit.process.ManagedProcess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

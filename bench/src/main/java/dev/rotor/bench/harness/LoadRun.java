@@ -2,7 +2,7 @@ package dev.rotor.bench.harness;
 
 import dev.rotor.bench.load.ArrivalLog;
 import dev.rotor.bench.load.LoadOptions;
-import dev.rotor.it.ManagedProcess;
+import dev.rotor.testkit.process.ManagedProcess;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

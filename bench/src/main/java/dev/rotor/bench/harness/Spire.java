@@ -1,6 +1,6 @@
 package dev.rotor.bench.harness;
 
-import dev.rotor.it.spire.SpireFixture;
+import dev.rotor.testkit.spire.SpireFixture;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

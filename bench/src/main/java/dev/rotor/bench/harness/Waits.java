@@ -1,6 +1,6 @@
 package dev.rotor.bench.harness;
 
-import dev.rotor.it.ManagedProcess;
+import dev.rotor.testkit.process.ManagedProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

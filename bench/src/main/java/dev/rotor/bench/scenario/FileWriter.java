@@ -1,14 +1,14 @@
 package dev.rotor.bench.scenario;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rotor.bench.harness.BenchContext;
 import dev.rotor.bench.harness.Spire;
 import dev.rotor.bench.harness.Stats;
 import dev.rotor.bench.harness.Waits;
 import dev.rotor.bench.load.WallClock;
 import dev.rotor.bench.load.WorkloadProbe;
-import dev.rotor.it.ManagedProcess;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rotor.testkit.process.ManagedProcess;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

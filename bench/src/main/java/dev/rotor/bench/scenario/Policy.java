@@ -7,7 +7,7 @@ import dev.rotor.bench.harness.Stats;
 import dev.rotor.bench.harness.Waits;
 import dev.rotor.bench.load.LoadOptions;
 import dev.rotor.bench.load.WallClock;
-import dev.rotor.it.ManagedProcess;
+import dev.rotor.testkit.process.ManagedProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

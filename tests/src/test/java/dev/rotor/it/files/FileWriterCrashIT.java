@@ -3,8 +3,8 @@ package dev.rotor.it.files;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.rotor.it.ManagedProcess;
 import dev.rotor.it.SecretMaterial;
+import dev.rotor.testkit.process.ManagedProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

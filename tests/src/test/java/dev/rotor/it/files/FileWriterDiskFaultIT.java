@@ -3,9 +3,9 @@ package dev.rotor.it.files;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.rotor.it.ManagedProcess;
-import dev.rotor.it.SecretMaterial;
 import dev.rotor.it.SecretMaterial.CertId;
+import dev.rotor.it.SecretMaterial;
+import dev.rotor.testkit.process.ManagedProcess;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;

@@ -2,7 +2,7 @@ package dev.rotor.it.pg;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.rotor.it.ShortCommand;
+import dev.rotor.testkit.process.ShortCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

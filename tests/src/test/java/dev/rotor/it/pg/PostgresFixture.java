@@ -3,12 +3,11 @@ package dev.rotor.it.pg;
 import static java.util.Objects.requireNonNull;
 import static org.awaitility.Awaitility.await;
 
-import dev.rotor.it.ManagedProcess;
-import dev.rotor.it.ShortCommand;
+import dev.rotor.testkit.Ports;
+import dev.rotor.testkit.process.ManagedProcess;
+import dev.rotor.testkit.process.ShortCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,7 +117,7 @@ public final class PostgresFixture implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create a directory for PostgreSQL under /tmp", e);
     }
-    PostgresFixture fixture = new PostgresFixture(postgres, settings, dir, freeLoopbackPort());
+    PostgresFixture fixture = new PostgresFixture(postgres, settings, dir, Ports.free());
     try {
       fixture.initialize();
       return fixture;
@@ -418,15 +417,6 @@ public final class PostgresFixture implements AutoCloseable {
     if (value == null || !SQL_NAME.matcher(value).matches()) {
       throw new IllegalArgumentException(what + ": " + value
           + " (expected: a lower-case SQL identifier, " + SQL_NAME + ")");
-    }
-  }
-
-  /** A port that was free a moment ago; the postmaster binds it right after. */
-  private static int freeLoopbackPort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot find a free port on 127.0.0.1", e);
     }
   }
 

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.rotor.it.LogsOnFailure;
 import dev.rotor.it.SecretMaterial;
-import dev.rotor.it.spire.SpireFixture;
+import dev.rotor.testkit.process.LogsOnFailure;
+import dev.rotor.testkit.spire.SpireFixture;
 import java.math.BigInteger;
 import java.net.URI;
 import java.nio.file.Files;

@@ -1,9 +1,9 @@
 package dev.rotor.it.pg;
 
-import static dev.rotor.it.spire.SpireFixture.TRUST_DOMAIN_ID;
+import static dev.rotor.testkit.spire.SpireFixture.TRUST_DOMAIN_ID;
 import static java.util.Objects.requireNonNull;
 
-import dev.rotor.it.spire.SpireFixture;
+import dev.rotor.testkit.spire.SpireFixture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

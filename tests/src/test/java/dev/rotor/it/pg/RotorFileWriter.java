@@ -2,8 +2,8 @@ package dev.rotor.it.pg;
 
 import static org.awaitility.Awaitility.await;
 
-import dev.rotor.it.ManagedProcess;
 import dev.rotor.it.RotorProcess;
+import dev.rotor.testkit.process.ManagedProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -8,9 +8,10 @@ import static dev.rotor.it.SecretMaterial.secret;
 import static dev.rotor.it.SecretMaterial.spiffeId;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.rotor.it.SdsTestClient;
 import dev.rotor.it.SdsTestClient.SecretStream;
+import dev.rotor.it.SdsTestClient;
 import dev.rotor.it.SecretMaterial;
+import dev.rotor.testkit.spire.SpireFixture;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import java.net.URI;

@@ -2,10 +2,10 @@ package dev.rotor.it.pg.drill;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.rotor.it.LogsOnFailure;
 import dev.rotor.it.pg.PooledClient;
 import dev.rotor.it.pg.PostgresWithSvids;
-import dev.rotor.it.spire.SpireFixture;
+import dev.rotor.testkit.process.LogsOnFailure;
+import dev.rotor.testkit.spire.SpireFixture;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.time.Clock;

@@ -1,14 +1,14 @@
-package dev.rotor.it.spire;
+package dev.rotor.testkit.spire;
 
 import static java.util.Objects.requireNonNull;
 import static org.awaitility.Awaitility.await;
 
-import dev.rotor.it.ManagedProcess;
-import dev.rotor.it.ShortCommand;
+import dev.rotor.testkit.Ports;
+import dev.rotor.testkit.RepoRoot;
+import dev.rotor.testkit.process.ManagedProcess;
+import dev.rotor.testkit.process.ShortCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -88,13 +88,13 @@ public final class SpireFixture
       throw new IllegalStateException("SPIRE fixture already started in " + dir);
     }
     try {
-      repoRoot = repoRoot();
+      repoRoot = RepoRoot.path();
       dir = Files.createTempDirectory(Path.of("/tmp"), "rotor-it-");
       Files.createDirectories(dir.resolve("server"));
       Files.createDirectories(dir.resolve("agent"));
       binDir = Path.of(ShortCommand.run(List.of("bash", repoRoot.resolve("spire/build-spire.sh").toString()),
           BUILD_TIMEOUT).orThrow().lastLine());
-      serverPort = freeLoopbackPort();
+      serverPort = Ports.free();
       Map<String, String> values = Map.of(
           "DATA_DIR", dir.toString(),
           "SERVER_PORT", Integer.toString(serverPort),
@@ -391,27 +391,6 @@ public final class SpireFixture
       throw new IllegalStateException("expected " + what + ", got:\n" + output);
     }
     return matcher.group(1);
-  }
-
-  private static Path repoRoot() {
-    String root = System.getProperty("rotor.repo.root");
-    if (root == null || root.isBlank()) {
-      throw new IllegalStateException("system property rotor.repo.root is not set (expected: the"
-          + " repository root, passed by tests/pom.xml's failsafe configuration)");
-    }
-    Path path = Path.of(root).toAbsolutePath().normalize();
-    if (!Files.isRegularFile(path.resolve("spire/build-spire.sh"))) {
-      throw new IllegalStateException("rotor.repo.root: " + path
-          + " (expected: a directory containing spire/build-spire.sh)");
-    }
-    return path;
-  }
-
-  /** A port that was free a moment ago; SPIRE binds it right after. */
-  private static int freeLoopbackPort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
   }
 
   private static void deleteRecursively(Path root) {

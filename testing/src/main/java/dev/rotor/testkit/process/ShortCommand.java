@@ -1,4 +1,4 @@
-package dev.rotor.it;
+package dev.rotor.testkit.process;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

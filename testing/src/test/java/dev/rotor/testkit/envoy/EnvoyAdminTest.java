@@ -1,4 +1,4 @@
-package dev.rotor.envoyconfigs;
+package dev.rotor.testkit.envoy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,7 +8,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.TypeRegistry;
 import com.google.protobuf.util.JsonFormat;
 import com.sun.net.httpserver.HttpServer;
-import dev.rotor.envoyconfigs.EnvoyAdmin.Cert;
+import dev.rotor.testkit.envoy.EnvoyAdmin.Cert;
 import io.envoyproxy.envoy.admin.v3.Certificate;
 import io.envoyproxy.envoy.admin.v3.CertificateDetails;
 import io.envoyproxy.envoy.admin.v3.Certificates;
@@ -48,8 +48,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link EnvoyAdmin} against admin responses in the shape Envoy gives them (the proto3 JSON of
- * {@code envoy.admin.v3} messages), served by a local HTTP server. The container test cannot run
- * on machines without Docker; this keeps its readers tested everywhere.
+ * {@code envoy.admin.v3} messages), served by a local HTTP server: the parsing, apart from a
+ * running Envoy (EnvoyProcessTest and the real-Envoy tests use it against real ones).
  */
 class EnvoyAdminTest {
 

@@ -1,4 +1,4 @@
-package dev.rotor.it;
+package dev.rotor.testkit.process;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
