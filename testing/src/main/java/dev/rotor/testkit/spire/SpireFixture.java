@@ -207,6 +207,28 @@ public final class SpireFixture
   }
 
   /**
+   * Writes the X.509-SVID that the agent gives a process started with {@code launcher} (e.g.
+   * {@code setpriv --regid=4302 --clear-groups}, another workload to the agent's {@code unix}
+   * attestor) into {@code dir}: {@code svid.0.pem} (chain), {@code svid.0.key}, {@code
+   * bundle.0.pem}, as {@code spire-agent api fetch x509 -write} names them. Retries until the
+   * agent has an SVID for that workload (it learns of new entries at its next sync).
+   */
+  public Path writeX509Svid(List<String> launcher, String spiffeId, Path dir) {
+    List<String> fetch = new ArrayList<>(launcher);
+    fetch.addAll(List.of(bin("spire-agent"), "api", "fetch", "x509",
+        "-socketPath", agentSocket().toString(), "-write", dir.toString()));
+    await("the SPIRE agent to issue an X.509-SVID for " + spiffeId + " to `" + String.join(" ", launcher) + "`")
+        .atMost(START_TIMEOUT)
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> {
+          agent.checkAlive("waiting for an SVID for " + spiffeId);
+          ShortCommand.Result result = ShortCommand.run(fetch, CLI_TIMEOUT);
+          return result.succeeded() && result.output().contains(spiffeId);
+        });
+    return dir;
+  }
+
+  /**
    * Starts the server (again, after {@link #stopServer}) from its data dir, which keeps its
    * datastore and CA keys, and waits until it is healthy.
    */

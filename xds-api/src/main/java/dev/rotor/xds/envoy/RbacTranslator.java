@@ -68,7 +68,10 @@ final class RbacTranslator {
 
   /**
    * The peer as an {@code mtls_authenticated} principal (rule 30): the peer presented a
-   * certificate the listener's validation context verified, and its URI SAN matches.
+   * certificate the listener's validation context verified, and its URI SAN matches. It matches
+   * URI SANs only, where {@code authenticated.principal_name} would fall back to DNS SANs and the
+   * subject. It needs the certificate validated on this very connection, which holds because
+   * Rotor's listeners never resume a TLS session ({@link TlsContexts#downstream}).
    */
   static Principal principal(PeerMatcher m) {
     StringMatcher san;

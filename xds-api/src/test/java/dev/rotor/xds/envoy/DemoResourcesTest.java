@@ -72,6 +72,30 @@ class DemoResourcesTest {
     assertThat(tls.getCommonTlsContext().getAlpnProtocolsList()).containsExactly("h2", "http/1.1");
   }
 
+  /**
+   * Every connection is a full handshake: the client chain is verified against the bundle of the
+   * moment and Envoy marks the peer certificate validated, which the RBAC principals need
+   * (resumed sessions evaluate mtls_authenticated as false, envoy#42668; docs/policy.md).
+   */
+  @Test
+  void backend_inboundListener_neverResumesATlsSession() {
+    Listener l = build(DemoPolicies.demo(), "backend").listener("inbound_8080").orElseThrow();
+    DownstreamTlsContext tls = unpack(l.getFilterChains(0).getTransportSocket().getTypedConfig(), DownstreamTlsContext.class);
+
+    assertThat(tls.getDisableStatelessSessionResumption()).as("session tickets").isTrue();
+    assertThat(tls.getDisableStatefulSessionResumption()).as("session cache").isTrue();
+  }
+
+  /** The client side keeps no sessions either, so every upstream handshake verifies the server again. */
+  @Test
+  void frontend_outboundCluster_neverResumesATlsSession() {
+    Cluster c = build(DemoPolicies.demo(), "frontend").cluster("outbound_backend").orElseThrow();
+    UpstreamTlsContext tls = unpack(c.getTransportSocket().getTypedConfig(), UpstreamTlsContext.class);
+
+    assertThat(tls.hasMaxSessionKeys()).isTrue();
+    assertThat(tls.getMaxSessionKeys().getValue()).isZero();
+  }
+
   @Test
   void backend_httpConnectionManager_allowsOnlyTheFrontend_thenRoutesToLocalApp() {
     Listener l = build(DemoPolicies.demo(), "backend").listener("inbound_8080").orElseThrow();
