@@ -191,6 +191,11 @@ public final class SpireFixture
         "an entry ID in the output of spire-server entry create");
   }
 
+  /** Deletes the registration entry {@code entryId} (from {@link #createEntry}). */
+  public void deleteEntry(String entryId) {
+    spireServer("entry", "delete", "-entryID", requireNonNull(entryId, "entryId"));
+  }
+
   /** Waits until the agent hands this process an X.509-SVID with {@code spiffeId}. */
   public void awaitSvidIssued(String spiffeId) {
     List<String> fetch = List.of(bin("spire-agent"), "api", "fetch", "x509",

@@ -63,6 +63,26 @@ final class ResumingTlsClient {
   }
 
   /**
+   * The certificate the server presents on a new connection (s_client prints the leaf as PEM),
+   * e.g. to see which SVID a listener uses after a rotation.
+   */
+  java.security.cert.X509Certificate serverCertificate(int port) {
+    String begin = "-----BEGIN CERTIFICATE-----";
+    String end = "-----END CERTIFICATE-----";
+    Call call = connect(port, "", output -> {
+      int from = output.indexOf(begin);
+      int to = output.indexOf(end, Math.max(from, 0));
+      return from >= 0 && to > from ? Optional.of(output.substring(from, to + end.length())) : Optional.empty();
+    });
+    try {
+      return (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(new java.io.ByteArrayInputStream(call.answer().getBytes(StandardCharsets.US_ASCII)));
+    } catch (java.security.cert.CertificateException e) {
+      throw new IllegalStateException("the server on port " + port + " presented no certificate s_client printed", e);
+    }
+  }
+
+  /**
    * One connection: sends {@code input}, waits until {@code answer} finds its answer in the output
    * or the server closes the connection, then closes the client side.
    */
