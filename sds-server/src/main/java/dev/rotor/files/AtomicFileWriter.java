@@ -43,6 +43,9 @@ public final class AtomicFileWriter {
 
   /** Test seam: called at points of the write; production uses {@link #NONE}. */
   interface Hooks {
+    /** Right after the file is created ({@code O_EXCL}), before its mode and owner are set. */
+    default void afterOpen(Path file) throws IOException {}
+
     /** After the temporary file exists with its final mode and owner, before any content. */
     default void afterCreate(Path temp) throws IOException {}
 
@@ -75,7 +78,7 @@ public final class AtomicFileWriter {
     requireNonNull(content, "content");
     requireNonNull(spec, "spec");
     Path dir = target.toAbsolutePath().getParent();
-    Temp temp = createTemp(dir, target.getFileName().toString(), spec);
+    Temp temp = createTemp(dir, target.getFileName().toString(), spec, hooks);
     boolean done = false;
     try {
       fill(temp, content);
@@ -101,7 +104,7 @@ public final class AtomicFileWriter {
     requireNonNull(target, "target");
     requireNonNull(content, "content");
     requireNonNull(spec, "spec");
-    Temp file = new Temp(target, openNew(target, spec));
+    Temp file = new Temp(target, openNew(target, spec, hooks));
     boolean done = false;
     try {
       fill(file, content);
@@ -135,11 +138,11 @@ public final class AtomicFileWriter {
    * Creates an empty file in {@code dir} with exactly {@code spec}'s mode and owner, under a
    * hidden temporary name derived from {@code name}, and returns it open for writing.
    */
-  static Temp createTemp(Path dir, String name, FileSpec spec) throws IOException {
+  static Temp createTemp(Path dir, String name, FileSpec spec, Hooks hooks) throws IOException {
     for (int attempt = 0; ; attempt++) {
       Path temp = dir.resolve("." + name + ".tmp-" + HexFormat.of().formatHex(randomBytes(6)));
       try {
-        return new Temp(temp, openNew(temp, spec));
+        return new Temp(temp, openNew(temp, spec, hooks));
       } catch (FileAlreadyExistsException e) {
         if (attempt == 5) {
           throw e;
@@ -154,11 +157,12 @@ public final class AtomicFileWriter {
    *
    * @throws FileAlreadyExistsException if anything (a file, a symlink) is at {@code file}
    */
-  private static FileChannel openNew(Path file, FileSpec spec) throws IOException {
+  private static FileChannel openNew(Path file, FileSpec spec, Hooks hooks) throws IOException {
     // CREATE_NEW is O_EXCL: never opens a file someone else placed there, never follows a symlink.
     FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
         PosixFilePermissions.asFileAttribute(spec.permissions()));
     try {
+      hooks.afterOpen(file);
       applyAttributes(file, spec);
     } catch (IOException | RuntimeException e) {
       ch.close();

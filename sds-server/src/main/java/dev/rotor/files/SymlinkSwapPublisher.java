@@ -61,14 +61,28 @@ public final class SymlinkSwapPublisher {
   private static final Set<java.nio.file.attribute.PosixFilePermission> DIR_MODE =
       PosixFilePermissions.fromString("rwxr-xr-x");
 
+  /** Test seam: called at points of a publish; production uses {@link #NONE}. */
+  interface Hooks {
+    /** After the entries of a version directory to remove were listed, before the first is unlinked. */
+    default void beforeUnlink(Path versionDir) throws IOException {}
+  }
+
+  static final Hooks NONE = new Hooks() {};
+
   private final Path certDir;
   private final AtomicFileWriter writer;
   private final Clock clock;
+  private final Hooks hooks;
 
   public SymlinkSwapPublisher(Path certDir, AtomicFileWriter writer, Clock clock) {
+    this(certDir, writer, clock, NONE);
+  }
+
+  SymlinkSwapPublisher(Path certDir, AtomicFileWriter writer, Clock clock, Hooks hooks) {
     this.certDir = requireNonNull(certDir, "certDir").toAbsolutePath();
     this.writer = requireNonNull(writer, "writer");
     this.clock = requireNonNull(clock, "clock");
+    this.hooks = requireNonNull(hooks, "hooks");
   }
 
   /**
@@ -232,8 +246,9 @@ public final class SymlinkSwapPublisher {
     return digest.substring(0, 16);
   }
 
-  private static void deleteTree(Path dir) {
+  private void deleteTree(Path dir) {
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      hooks.beforeUnlink(dir);
       for (Path p : entries) {
         Files.deleteIfExists(p);
       }
