@@ -44,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * Stricter, on purpose: a mode must be written in octal with a leading 0 (spiffe-helper reads
  * {@code 644} as decimal, mode 01204), signal names are checked at start-up, {@code renew_signal}
  * is also required with {@code cmd} (Rotor never restarts {@code cmd}; a command that should run
- * on every renewal is a {@code reload_cmd}), and {@code cert_dir} must exist and be writable.
+ * on every renewal is a {@code reload_cmd}), and {@code cert_dir} must exist, be writable, and be
+ * changeable by nobody but root and Rotor's own user ({@link CertDirCheck}; {@code
+ * allow_insecure_cert_dir} accepts it anyway, with a warning).
  */
 public final class HelperConfigParser {
 
@@ -251,6 +253,7 @@ public final class HelperConfigParser {
     if (!Files.isDirectory(dir)) {
       throw new HelperConfigException(label + ": " + dir + " is not a directory");
     }
+    checkWhoMayWrite(dir, label); // first: the probe below creates and deletes a file there by path
     // Files.isWritable says yes to root even on a read-only file system: create a file to know.
     try {
       Path probe = Files.createTempFile(dir, ".rotor-probe-", ".tmp");
@@ -259,7 +262,6 @@ public final class HelperConfigParser {
       throw new HelperConfigException(label + ": " + dir + " is not writable (" + describe(e)
           + "; run Rotor as a user that may create files there, or choose another cert_dir)");
     }
-    checkWhoMayWrite(dir, label);
     return dir;
   }
 

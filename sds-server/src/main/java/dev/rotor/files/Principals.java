@@ -28,22 +28,26 @@ final class Principals {
    * Cached: the lookup may ask NSS.
    */
   static UserPrincipal user(int uid) throws IOException {
-    UserPrincipal u = USERS.get(uid);
-    if (u == null) {
-      u = LOOKUP.lookupPrincipalByName(Integer.toString(uid));
-      USERS.put(uid, u);
-    }
-    return u;
+    return cached(USERS, uid, LOOKUP::lookupPrincipalByName);
   }
 
   /** The group with this GID; as {@link #user}. */
   static GroupPrincipal group(int gid) throws IOException {
-    GroupPrincipal g = GROUPS.get(gid);
-    if (g == null) {
-      g = LOOKUP.lookupPrincipalByGroupName(Integer.toString(gid));
-      GROUPS.put(gid, g);
+    return cached(GROUPS, gid, LOOKUP::lookupPrincipalByGroupName);
+  }
+
+  /** A JDK principal lookup by name. */
+  private interface Lookup<T> {
+    T byName(String name) throws IOException;
+  }
+
+  private static <T> T cached(Map<Integer, T> cache, int id, Lookup<T> lookup) throws IOException {
+    T p = cache.get(id);
+    if (p == null) {
+      p = lookup.byName(Integer.toString(id));
+      cache.put(id, p);
     }
-    return g;
+    return p;
   }
 
   /** Rotor's effective UID: the owner of everything it creates ({@code /proc/self} belongs to it). */
