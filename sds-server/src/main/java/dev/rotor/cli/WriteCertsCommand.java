@@ -110,6 +110,10 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
   @Option(names = "--cert-dir", paramLabel = "DIR", description = "cert_dir: where the files go (must exist).")
   String certDir;
 
+  @Option(names = "--allow-insecure-cert-dir", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true",
+      description = "allow_insecure_cert_dir: accept a cert_dir other users can write to (docs/file-writer.md).")
+  Boolean allowInsecureCertDir;
+
   @Option(names = "--svid-file-name", paramLabel = "NAME", description = "svid_file_name: certificate chain, PEM.")
   String svidFileName;
 
@@ -339,6 +343,7 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
     Map<String, Flag> f = new LinkedHashMap<>();
     put(f, "agent_address", "--agent-address", agentAddress);
     put(f, "cert_dir", "--cert-dir", certDir);
+    put(f, "allow_insecure_cert_dir", "--allow-insecure-cert-dir", allowInsecureCertDir);
     put(f, "svid_file_name", "--svid-file-name", svidFileName);
     put(f, "svid_key_file_name", "--svid-key-file-name", svidKeyFileName);
     put(f, "svid_bundle_file_name", "--svid-bundle-file-name", svidBundleFileName);

@@ -147,7 +147,8 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
       requireNoJwt(config, "JWT outputs need the SPIRE agent's Workload API");
     }
     this.publisher = new SymlinkSwapPublisher(config.certDir(), requireNonNull(writer, "writer"), clock);
-    this.actions = new RenewalActions(config.reload(), executor, workingDirectory.toAbsolutePath());
+    this.actions = new RenewalActions(config.reload(), config.files().keyFileOwner().flatMap(FileOwner::uid), executor,
+        workingDirectory.toAbsolutePath());
     publisher.publishedDigest().ifPresent(publishedDigest::set);
     this.jwt = jwtClient.map(c -> new JwtOutputs(config, c, executor, clock, writer, this::completeIfReady));
     jwt.ifPresent(JwtOutputs::start);

@@ -44,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * Stricter, on purpose: a mode must be written in octal with a leading 0 (spiffe-helper reads
  * {@code 644} as decimal, mode 01204), signal names are checked at start-up, {@code renew_signal}
  * is also required with {@code cmd} (Rotor never restarts {@code cmd}; a command that should run
- * on every renewal is a {@code reload_cmd}), and {@code cert_dir} must exist and be writable.
+ * on every renewal is a {@code reload_cmd}), and {@code cert_dir} must exist, be writable, and be
+ * changeable by nobody but root and Rotor's own user ({@link CertDirCheck}; {@code
+ * allow_insecure_cert_dir} accepts it anyway, with a warning).
  */
 public final class HelperConfigParser {
 
@@ -67,7 +69,7 @@ public final class HelperConfigParser {
       "jwt_bundle_file_name", "jwt_bundle_file_mode", "jwt_svid_file_mode", "hint", "daemon_mode", "health_checks",
       // Rotor
       "cert_file_owner", "key_file_owner", "pkcs8_der_key_file_name", "pkcs12_file_name", "pkcs12_password_file",
-      "reload_cmd", "reload_cmd_timeout");
+      "reload_cmd", "reload_cmd_timeout", "allow_insecure_cert_dir");
   static final Set<String> HEALTH_KEYS = Set.of(
       "listener_enabled", "bind_port", "liveness_path", "readiness_path", "bind_address");
   static final Set<String> JWT_SVID_KEYS = Set.of("jwt_audience", "jwt_extra_audiences", "jwt_svid_file_name");
@@ -251,6 +253,7 @@ public final class HelperConfigParser {
     if (!Files.isDirectory(dir)) {
       throw new HelperConfigException(label + ": " + dir + " is not a directory");
     }
+    checkWhoMayWrite(dir, label); // first: the probe below creates and deletes a file there by path
     // Files.isWritable says yes to root even on a read-only file system: create a file to know.
     try {
       Path probe = Files.createTempFile(dir, ".rotor-probe-", ".tmp");
@@ -260,6 +263,34 @@ public final class HelperConfigParser {
           + "; run Rotor as a user that may create files there, or choose another cert_dir)");
     }
     return dir;
+  }
+
+  /**
+   * Refuses a cert_dir that users other than root and Rotor's own can change ({@link
+   * CertDirCheck}), unless {@code allow_insecure_cert_dir} accepts it, with a warning.
+   */
+  private void checkWhoMayWrite(Path dir, String label) {
+    boolean allowed = bool("allow_insecure_cert_dir", false);
+    List<String> problems;
+    try {
+      problems = CertDirCheck.problems(dir, Principals.ownUid());
+    } catch (IOException | RuntimeException e) {
+      problems = List.of("cannot tell who may write to it (" + describe(e) + ")");
+    }
+    if (problems.isEmpty()) {
+      return;
+    }
+    String what = String.join("; ", problems);
+    if (!allowed) {
+      throw new HelperConfigException(label + ": " + dir + ": " + what + ". Another user who can write there could"
+          + " delete or replace the files Rotor writes; make every directory on the path owned by root or Rotor's"
+          + " user and not writable by group or others (chown, chmod go-w; chmod +t for a shared directory such as"
+          + " /tmp), or accept that with allow_insecure_cert_dir = true (--allow-insecure-cert-dir;"
+          + " docs/file-writer.md, \"Who may write to cert_dir\")");
+    }
+    log.warn("{}: {}: {}. Accepted because allow_insecure_cert_dir is true: Rotor never follows a symlink there and"
+        + " removes only what it created, but another user who can write there can delete or replace the files"
+        + " readers see (docs/file-writer.md, \"Who may write to cert_dir\")", label, dir, what);
   }
 
   private Optional<X509Output> x509() {

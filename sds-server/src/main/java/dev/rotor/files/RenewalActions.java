@@ -4,13 +4,11 @@ import static java.util.Objects.requireNonNull;
 
 import dev.rotor.files.HelperConfig.Reload;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -26,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * <p>Unlike spiffe-helper, a {@code cmd} that exited is not started again by a renewal (that would
  * turn a crash into a silent restart at an arbitrary later time); its exit is logged and reported.
  * The pid file is re-read on every renewal and every retry, so a restarted program is found; while
- * it does not exist yet, the retries log at DEBUG only (spiffe-helper #251).
+ * it does not exist yet, the retries log at DEBUG only (spiffe-helper #251). Its PID is signalled
+ * only if its writer could have signalled that process anyway ({@link PidFile}).
  *
  * <p>Threading: every method runs on the writer's executor, the one {@code scheduler} passed in;
  * retries are scheduled on it. Only the exit of {@code cmd} is observed on another thread, through
@@ -42,6 +41,7 @@ final class RenewalActions implements AutoCloseable {
   static final int PID_ATTEMPTS = 8;
 
   private final Reload config;
+  private final Optional<Integer> requiredUid;
   private final ScheduledExecutorService scheduler;
   private final Path workingDirectory;
 
@@ -55,8 +55,14 @@ final class RenewalActions implements AutoCloseable {
   private volatile ScheduledFuture<?> pidRetry;
   private volatile String cmdExit;
 
-  RenewalActions(Reload config, ScheduledExecutorService scheduler, Path workingDirectory) {
+  /**
+   * @param requiredUid the UID a process named in the pid file must run as, besides the file's
+   *     owner: {@code key_file_owner}'s, when configured ({@link PidFile})
+   */
+  RenewalActions(Reload config, Optional<Integer> requiredUid, ScheduledExecutorService scheduler,
+      Path workingDirectory) {
     this.config = requireNonNull(config, "config");
+    this.requiredUid = requireNonNull(requiredUid, "requiredUid");
     this.scheduler = requireNonNull(scheduler, "scheduler");
     this.workingDirectory = requireNonNull(workingDirectory, "workingDirectory");
   }
@@ -145,37 +151,19 @@ final class RenewalActions implements AutoCloseable {
     String problem;
     boolean quiet = false;
     try {
-      String text = new String(Files.readAllBytes(file), StandardCharsets.US_ASCII).strip();
-      String first = text.lines().findFirst().orElse("").strip();
-      long pid;
+      long pid = PidFile.pidToSignal(file, requiredUid);
       try {
-        pid = Long.parseLong(first);
-        if (pid <= 0) {
-          throw new NumberFormatException();
-        }
-      } catch (NumberFormatException e) {
-        pid = -1;
+        Kill.send(pid, config.renewSignal().get());
+        signalsSent.incrementAndGet();
+        log.atInfo().addKeyValue("pid", pid).addKeyValue("pid_file", file.toString())
+            .addKeyValue("signal", config.renewSignal().get().name()).log("signalled the process in pid_file_name");
+        return;
+      } catch (IOException e) {
+        problem = "pid_file_name " + file + ": cannot signal pid " + pid + ": " + e.getMessage();
       }
-      if (pid > 0) {
-        try {
-          Kill.send(pid, config.renewSignal().get());
-          signalsSent.incrementAndGet();
-          log.atInfo().addKeyValue("pid", pid).addKeyValue("pid_file", file.toString())
-              .addKeyValue("signal", config.renewSignal().get().name()).log("signalled the process in pid_file_name");
-          return;
-        } catch (IOException e) {
-          problem = "pid_file_name " + file + ": cannot signal pid " + pid + ": " + e.getMessage();
-        }
-      } else {
-        String shown = first.length() > 40 ? first.substring(0, 40) + "..." : first;
-        problem = "pid_file_name " + file + ": \"" + shown + "\" is not a process ID (expected the decimal PID of"
-            + " the program on the first line)";
-      }
-    } catch (NoSuchFileException e) {
-      problem = "pid_file_name " + file + " does not exist yet";
-      quiet = true;
-    } catch (IOException e) {
-      problem = "pid_file_name " + file + ": cannot read it: " + e.getMessage();
+    } catch (PidFile.Refused e) {
+      problem = "pid_file_name " + file + e.getMessage();
+      quiet = e.quiet();
     }
     if (attempt < PID_ATTEMPTS) {
       long delay = Math.min(PID_RETRY_MAX.toMillis(), PID_RETRY_INITIAL.toMillis() << (attempt - 1));

@@ -3,12 +3,13 @@ package dev.rotor.files;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.time.Clock;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -20,6 +21,8 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publishes a set of files (certificate, key, bundle, ...) so that they all change in one atomic
@@ -48,9 +51,17 @@ import java.util.stream.Collectors;
  * in place without comparing keys. The current and the previous version are kept (a reader that
  * resolved {@code ..data} just before a swap still finds its files); older ones are removed.
  *
+ * <p>Every write, unlink and chmod is relative to a directory opened once ({@link DirectoryHandle})
+ * and never follows a symlink, and only directories Rotor created are ever removed: a user who can
+ * write to cert_dir cannot make Rotor delete, write or chmod anything outside it by swapping a
+ * directory for a symlink mid-way (issue 13). Such a cert_dir is refused at start unless accepted
+ * explicitly ({@link CertDirCheck}).
+ *
  * <p>Not thread-safe: one writer per cert_dir, called from one thread.
  */
 public final class SymlinkSwapPublisher {
+
+  private static final Logger log = LoggerFactory.getLogger(SymlinkSwapPublisher.class);
 
   static final String DATA = "..data";
   private static final String DATA_TMP = "..data_tmp";
@@ -61,14 +72,28 @@ public final class SymlinkSwapPublisher {
   private static final Set<java.nio.file.attribute.PosixFilePermission> DIR_MODE =
       PosixFilePermissions.fromString("rwxr-xr-x");
 
+  /** Test seam: called at points of a publish; production uses {@link #NONE}. */
+  interface Hooks {
+    /** After the entries of a version directory to remove were listed, before the first is unlinked. */
+    default void beforeUnlink(Path versionDir) throws IOException {}
+  }
+
+  static final Hooks NONE = new Hooks() {};
+
   private final Path certDir;
   private final AtomicFileWriter writer;
   private final Clock clock;
+  private final Hooks hooks;
 
   public SymlinkSwapPublisher(Path certDir, AtomicFileWriter writer, Clock clock) {
+    this(certDir, writer, clock, NONE);
+  }
+
+  SymlinkSwapPublisher(Path certDir, AtomicFileWriter writer, Clock clock, Hooks hooks) {
     this.certDir = requireNonNull(certDir, "certDir").toAbsolutePath();
     this.writer = requireNonNull(writer, "writer");
     this.clock = requireNonNull(clock, "clock");
+    this.hooks = requireNonNull(hooks, "hooks");
   }
 
   /**
@@ -128,87 +153,175 @@ public final class SymlinkSwapPublisher {
   public void publish(List<OutputFile> files, String digest) throws IOException {
     requireNonNull(files, "files");
     String shortDigest = shortDigest(digest);
-    Path version = newVersionDirectory(shortDigest);
-    boolean swapped = false;
-    try {
-      // The version directory is invisible until the swap: each file is created under its final
-      // name (no temporary name and rename), and one directory fsync covers all their entries.
-      for (OutputFile f : files) {
-        writer.writeNew(version.resolve(f.name()), f.content(), f.spec());
+    try (DirectoryHandle dir = DirectoryHandle.open(certDir)) {
+      String version;
+      Object versionKey;
+      try (DirectoryHandle v = newVersionDirectory(dir, shortDigest)) {
+        version = v.path().getFileName().toString();
+        versionKey = v.attributes().fileKey();
+        boolean swapped = false;
+        try {
+          // The version directory is invisible until the swap: each file is created under its final
+          // name (no temporary name and rename), and one directory fsync covers all their entries.
+          for (OutputFile f : files) {
+            writer.writeNew(v, f.name(), f.content(), f.spec());
+          }
+          v.fsync();
+          if (!isDirectory(dir, version, versionKey)) {
+            throw new IOException(dir.path(version) + " was replaced while Rotor wrote into it (can another user"
+                + " write to cert_dir?); not published");
+          }
+          // The swap: a fresh ..data_tmp symlink renamed over ..data, one rename(2).
+          dir.deleteIfExists(DATA_TMP);
+          Files.createSymbolicLink(dir.path(DATA_TMP), Path.of(version)); // no symlinkat in Java (DirectoryHandle)
+          dir.rename(DATA_TMP, DATA);
+          swapped = true;
+          dir.fsync();
+        } finally {
+          if (!swapped) {
+            remove(dir, version, v);
+          }
+        }
       }
-      AtomicFileWriter.fsyncDirectory(version);
-
-      // The swap: a fresh ..data_tmp symlink renamed over ..data, one rename(2).
-      Path tmpLink = certDir.resolve(DATA_TMP);
-      Files.deleteIfExists(tmpLink);
-      Files.createSymbolicLink(tmpLink, version.getFileName());
-      AtomicFileWriter.rename(tmpLink, certDir.resolve(DATA));
-      swapped = true;
-      AtomicFileWriter.fsyncDirectory(certDir);
-    } finally {
-      if (!swapped) {
-        deleteTree(version);
-      }
+      linkNames(dir, files);
+      removeOldVersions(dir, version, versionKey);
     }
-    linkNames(files);
-    removeOldVersions(version.getFileName().toString());
   }
 
   /** Makes each configured name a symlink to {@code ..data/<name>}, replacing a plain file atomically. */
-  private void linkNames(List<OutputFile> files) throws IOException {
+  private void linkNames(DirectoryHandle dir, List<OutputFile> files) throws IOException {
     boolean changed = false;
     for (OutputFile f : files) {
-      Path link = certDir.resolve(f.name());
+      Path link = dir.path(f.name());
       Path target = Path.of(DATA, f.name());
       if (Files.isSymbolicLink(link) && Files.readSymbolicLink(link).equals(target)) {
         continue;
       }
-      if (Files.isDirectory(link, LinkOption.NOFOLLOW_LINKS)) {
+      if (dir.attributes(f.name()).map(PosixFileAttributes::isDirectory).orElse(false)) {
         throw new IOException(link + " is a directory (expected a file name Rotor may replace with a symlink)");
       }
-      Path tmp = certDir.resolve("." + f.name() + ".link-tmp");
-      Files.deleteIfExists(tmp);
-      Files.createSymbolicLink(tmp, target);
-      AtomicFileWriter.rename(tmp, link); // replaces a plain file written by spiffe-helper, atomically
+      String tmp = "." + f.name() + ".link-tmp";
+      dir.deleteIfExists(tmp);
+      Files.createSymbolicLink(dir.path(tmp), target); // no symlinkat in Java (DirectoryHandle)
+      dir.rename(tmp, f.name()); // replaces a plain file written by spiffe-helper, atomically
       changed = true;
     }
     if (changed) {
-      AtomicFileWriter.fsyncDirectory(certDir);
+      dir.fsync();
     }
   }
 
-  private Path newVersionDirectory(String shortDigest) throws IOException {
+  /**
+   * Creates a new, empty version directory and returns it open. Created by path (Java has no
+   * mkdirat), then opened without following a symlink and checked to be Rotor's and empty, so that
+   * nothing is ever written into a directory someone else put at that name.
+   */
+  private DirectoryHandle newVersionDirectory(DirectoryHandle dir, String shortDigest) throws IOException {
     String base = ".." + STAMP.format(clock.instant()) + "_" + shortDigest;
+    UserPrincipal rotor = Principals.user(Principals.ownUid());
     for (int n = 0; ; n++) {
-      Path dir = certDir.resolve(n == 0 ? base : base + "_" + n);
+      String name = n == 0 ? base : base + "_" + n;
       try {
-        Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(DIR_MODE));
-      } catch (java.nio.file.FileAlreadyExistsException e) {
+        Files.createDirectory(dir.path(name), PosixFilePermissions.asFileAttribute(DIR_MODE));
+      } catch (FileAlreadyExistsException e) {
         continue;
       }
-      Files.setPosixFilePermissions(dir, DIR_MODE); // the umask may have removed bits readers need
-      return dir;
+      DirectoryHandle v = dir.openDirectory(name);
+      try {
+        if (!v.attributes().owner().equals(rotor) || !v.names().isEmpty()) {
+          throw new IOException(dir.path(name) + " is not the empty directory Rotor just created (can another user"
+              + " write to cert_dir?)");
+        }
+        v.setMode(DIR_MODE); // the umask may have removed bits readers need
+        return v;
+      } catch (IOException | RuntimeException e) {
+        v.close();
+        throw e;
+      }
     }
   }
 
-  /** Keeps the current version and the newest other one; removes older versions. */
-  private void removeOldVersions(String current) {
-    List<String> versions = new ArrayList<>();
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(certDir)) {
-      for (Path p : entries) {
-        String name = p.getFileName().toString();
-        if (VERSION.matcher(name).matches() && !name.equals(current)
-            && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-          versions.add(name);
+  /**
+   * Keeps the current version and the newest other one; removes older versions. Only directories
+   * Rotor created are counted and removed: owned by Rotor's UID, and still the same directory
+   * (file key) when opened as when listed. Anything else with a version's name is left alone.
+   */
+  private void removeOldVersions(DirectoryHandle dir, String current, Object currentKey) {
+    List<Listed> versions = new ArrayList<>();
+    List<String> foreign = new ArrayList<>();
+    UserPrincipal rotor;
+    try {
+      rotor = Principals.user(Principals.ownUid());
+      for (String name : dir.names()) {
+        if (!VERSION.matcher(name).matches() || name.equals(current)) {
+          continue;
+        }
+        Optional<PosixFileAttributes> a = dir.attributes(name);
+        if (a.isEmpty() || !a.get().isDirectory() || a.get().fileKey().equals(currentKey)) {
+          continue; // a symlink is nobody's version; never followed
+        }
+        if (a.get().owner().equals(rotor)) {
+          versions.add(new Listed(name, a.get().fileKey()));
+        } else {
+          foreign.add(name + " (owner " + a.get().owner().getName() + ")");
         }
       }
-    } catch (IOException e) {
-      return; // housekeeping only; the next publish tries again
+    } catch (IOException | RuntimeException e) {
+      log.warn("{}: cannot list the old versions to remove ({}); the next publish tries again", certDir, e.toString());
+      return; // housekeeping only
     }
-    versions.sort(Comparator.reverseOrder()); // names start with a UTC timestamp: newest first
-    for (String old : versions.subList(Math.min(1, versions.size()), versions.size())) {
-      deleteTree(certDir.resolve(old));
+    if (!foreign.isEmpty()) {
+      log.warn("{}: {} director{} named like a version but not created by Rotor, left alone (another user can write"
+          + " to cert_dir): {}", certDir, foreign.size(), foreign.size() == 1 ? "y" : "ies",
+          foreign.subList(0, Math.min(3, foreign.size())));
     }
+    versions.sort(Comparator.comparing(Listed::name).reversed()); // names start with a UTC timestamp: newest first
+    for (Listed old : versions.subList(Math.min(1, versions.size()), versions.size())) {
+      try (DirectoryHandle v = dir.openDirectory(old.name())) {
+        PosixFileAttributes opened = v.attributes();
+        if (!opened.fileKey().equals(old.fileKey()) || !opened.owner().equals(rotor)) {
+          log.warn("{} was replaced between listing and opening it; left alone", dir.path(old.name()));
+          continue;
+        }
+        remove(dir, old.name(), v);
+      } catch (IOException | RuntimeException e) {
+        log.warn("cannot remove the old version {} ({}); the next publish tries again", dir.path(old.name()),
+            e.toString());
+      }
+    }
+  }
+
+  /** A version directory as listed: its name and file key (device and inode). */
+  private record Listed(String name, Object fileKey) {}
+
+  /**
+   * Unlinks every entry of {@code opened}, relative to it, then the directory {@code name} of
+   * {@code dir} if that is still {@code opened}. Best effort: a left-over version directory is
+   * harmless and removed by a later publish.
+   */
+  private void remove(DirectoryHandle dir, String name, DirectoryHandle opened) {
+    try {
+      List<String> entries = opened.names();
+      hooks.beforeUnlink(dir.path(name));
+      for (String entry : entries) {
+        opened.deleteIfExists(entry);
+      }
+      if (isDirectory(dir, name, opened.attributes().fileKey())) {
+        dir.deleteDirectory(name);
+      } else {
+        log.warn("{} was replaced while Rotor removed it; its entries were removed from the directory Rotor had"
+            + " opened, the name is left alone", dir.path(name));
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("cannot remove the version directory {} ({}); the next publish tries again", dir.path(name),
+          e.toString());
+    }
+  }
+
+  /** Whether {@code name} in {@code dir} is the directory with {@code fileKey} (not a symlink to it). */
+  private static boolean isDirectory(DirectoryHandle dir, String name, Object fileKey) throws IOException {
+    Optional<PosixFileAttributes> a = dir.attributes(name);
+    return a.isPresent() && a.get().isDirectory() && a.get().fileKey().equals(fileKey);
   }
 
   private Optional<String> currentVersion() {
@@ -230,23 +343,6 @@ public final class SymlinkSwapPublisher {
       throw new IllegalArgumentException("digest: \"" + digest + "\" (expected at least 16 lower-case hex digits)");
     }
     return digest.substring(0, 16);
-  }
-
-  private static void deleteTree(Path dir) {
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-      for (Path p : entries) {
-        Files.deleteIfExists(p);
-      }
-    } catch (NoSuchFileException e) {
-      return;
-    } catch (IOException e) {
-      // best effort; fall through to try the directory itself
-    }
-    try {
-      Files.deleteIfExists(dir);
-    } catch (IOException e) {
-      // best effort: a left-over version directory is harmless and removed by a later publish
-    }
   }
 
   /** The names of the version directories present, oldest first (for tests and status). */

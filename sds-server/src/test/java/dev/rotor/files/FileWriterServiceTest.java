@@ -3,6 +3,7 @@ package dev.rotor.files;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ch.qos.logback.classic.Level;
 import dev.rotor.files.HelperConfig.FileSettings;
@@ -100,6 +101,38 @@ class FileWriterServiceTest {
     assertThat(st.lastWriteAt()).contains(scheduler.now());
     assertThat(s.firstWrite()).isDone();
     assertThat(reloads()).isEqualTo(1);
+  }
+
+  @Test
+  void keyFileOwner_isTheUserWhoseProcessThePidFileMayName() throws Exception {
+    assumeTrue(AtomicFileWriterTest.isRoot(), "key_file_owner 4321 needs root");
+    // A root pid file naming a root process: fine by the file's owner, but the key is uid 4321's.
+    Process rootProcess = new ProcessBuilder("env", "--default-signal=HUP", "sleep", "60").start();
+    try {
+      Path pidFile = Files.writeString(dir.resolve("app.pid"), rootProcess.pid() + "\n");
+      Files.setPosixFilePermissions(pidFile, FileSpec.permissions(0644));
+      Reload reload = new Reload(Optional.empty(), List.of(), Optional.of(pidFile),
+          Optional.of(new RenewSignal("SIGHUP")), List.of(), Duration.ofSeconds(5));
+      HelperConfig base = config("", reload);
+      HelperConfig c = new HelperConfig(base.agentAddress(), base.certDir(), base.x509(), List.of(), Optional.empty(),
+          new FileSettings(0644, 0600, 0600, 0600, Optional.empty(), Optional.of(FileOwner.parse("4321:4321"))),
+          reload, true, HealthChecks.disabled(), "");
+      FileWriterService s = service(c);
+      try (Logs logs = new Logs(RenewalActions.class)) {
+        s.onServed(snapshot(pki.issue("/db")));
+        scheduler.runDueTasks();
+        scheduler.advance(Duration.ofMinutes(1));
+        assertThat(logs.atLeast(Level.ERROR)).singleElement().asString().contains("runs as uid 0, not as uid 4321,"
+            + " key_file_owner; not signalled");
+      }
+
+      assertThat(Files.getAttribute(dir.resolve("svid_key.pem"), "unix:uid")).isEqualTo(4321);
+      assertThat(s.status().signalsSent()).isZero();
+      assertThat(s.status().signalFailures()).isEqualTo(1);
+      assertThat(rootProcess.isAlive()).isTrue();
+    } finally {
+      rootProcess.destroyForcibly();
+    }
   }
 
   @Test

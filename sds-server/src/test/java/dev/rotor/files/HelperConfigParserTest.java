@@ -390,6 +390,32 @@ class HelperConfigParserTest {
   }
 
   @Test
+  void certDir_othersCanWriteTo_isRefused_namingTheKeyTheDirectoryAndTheFix() throws IOException {
+    Path certs = work.resolve("certs");
+    Files.setAttribute(certs, "unix:mode", 0777);
+    assertThatThrownBy(() -> parse(BASE))
+        .hasMessage("helper.conf:1: cert_dir: " + certs + ": " + certs + " is writable by others (mode 0777). Another"
+            + " user who can write there could delete or replace the files Rotor writes; make every directory on the"
+            + " path owned by root or Rotor's user and not writable by group or others (chown, chmod go-w; chmod +t"
+            + " for a shared directory such as /tmp), or accept that with allow_insecure_cert_dir = true"
+            + " (--allow-insecure-cert-dir; docs/file-writer.md, \"Who may write to cert_dir\")");
+  }
+
+  @Test
+  void certDir_othersCanWriteTo_acceptedWithAllowInsecureCertDir_andAWarning() throws IOException {
+    Path certs = work.resolve("certs");
+    Files.setAttribute(certs, "unix:mode", 0770);
+    try (Logs logs = new Logs(HelperConfigParser.class)) {
+      assertThat(parse(BASE + "allow_insecure_cert_dir = true\n").certDir()).isEqualTo(certs);
+      assertThat(parse(BASE, Map.of("allow_insecure_cert_dir", new Flag("--allow-insecure-cert-dir", true)))
+          .certDir()).isEqualTo(certs);
+      assertThat(logs.atLeast(ch.qos.logback.classic.Level.WARN)).hasSize(2).allSatisfy(l -> assertThat(l)
+          .startsWith("WARN ").contains(certs + " is writable by its group (mode 0770). Accepted because"
+              + " allow_insecure_cert_dir is true"));
+    }
+  }
+
+  @Test
   void certDir_emptyMeansTheWorkingDirectory() {
     assertThat(parse(BASE.replace("\"certs\"", "\"\"")).certDir()).isEqualTo(work);
   }

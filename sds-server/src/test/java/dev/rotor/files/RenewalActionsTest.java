@@ -2,17 +2,20 @@ package dev.rotor.files;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ch.qos.logback.classic.Level;
 import dev.rotor.files.HelperConfig.Reload;
 import dev.rotor.testing.FakeScheduler;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,14 +38,18 @@ class RenewalActionsTest {
   }
 
   private RenewalActions actions(Reload reload) {
-    RenewalActions a = new RenewalActions(reload, scheduler, dir);
+    return actions(reload, Optional.empty());
+  }
+
+  private RenewalActions actions(Reload reload, Optional<Integer> keyFileOwnerUid) {
+    RenewalActions a = new RenewalActions(reload, keyFileOwnerUid, scheduler, dir);
     actions.add(a);
     return a;
   }
 
   /** A shell that writes "hup" to {@code marker} on each SIGHUP and its PID to {@code pidFile}. */
   private String trapScript(Path marker, Path pidFile) {
-    return "trap 'echo hup >> " + marker + "' HUP; echo $$ > " + pidFile + ".tmp; mv " + pidFile + ".tmp " + pidFile
+    return "umask 022; trap 'echo hup >> " + marker + "' HUP; echo $$ > " + pidFile + ".tmp; mv " + pidFile + ".tmp " + pidFile
         + "; while :; do sleep 0.05; done";
   }
 
@@ -60,6 +67,13 @@ class RenewalActionsTest {
     started.add(p);
     await().atMost(WAIT).until(() -> Files.exists(pidFile));
     return p;
+  }
+
+  /** A pid file as programs write them: 0644 whatever the umask of this build (Rotor refuses 0664). */
+  private Path pidFile(String content) throws IOException {
+    Path f = Files.writeString(dir.resolve("app.pid"), content);
+    Files.setPosixFilePermissions(f, FileSpec.permissions(0644));
+    return f;
   }
 
   private static long lines(Path file) throws IOException {
@@ -125,7 +139,7 @@ class RenewalActionsTest {
 
   @Test
   void pidFileWithGarbage_oneClearErrorNamingPidFileName() throws IOException {
-    Path pidFile = Files.writeString(dir.resolve("app.pid"), "not-a-pid\n");
+    Path pidFile = pidFile("not-a-pid\n");
     RenewalActions a = actions(pidFileReload(pidFile));
     try (Logs logs = new Logs(RenewalActions.class)) {
       a.afterPublish(true);
@@ -140,15 +154,116 @@ class RenewalActionsTest {
   void pidFileOfAProcessThatIsGone_isReported() throws Exception {
     Process p = new ProcessBuilder("true").start();
     p.waitFor();
-    Path pidFile = Files.writeString(dir.resolve("app.pid"), p.pid() + "\n");
+    Path pidFile = pidFile(p.pid() + "\n");
     RenewalActions a = actions(pidFileReload(pidFile));
     try (Logs logs = new Logs(RenewalActions.class)) {
       a.afterPublish(true);
       scheduler.advance(Duration.ofMinutes(1));
-      assertThat(logs.atLeast(Level.ERROR)).singleElement().asString()
-          .startsWith("ERROR pid_file_name " + pidFile + ": cannot signal pid " + p.pid() + ": kill -s HUP "
-              + p.pid() + " failed (exit status 1)");
+      assertThat(logs.atLeast(Level.ERROR)).containsExactly("ERROR pid_file_name " + pidFile + ": pid " + p.pid()
+          + ": no such process (gave up after 8 attempts)");
     }
+  }
+
+  /**
+   * A process that SIGHUP kills (default disposition, even when this JVM runs under nohup), as
+   * root or as {@code uid} (setpriv), for issue 13 finding 8: whom may a pid file make Rotor signal.
+   */
+  private Process victim(Optional<Integer> uid) throws IOException {
+    List<String> command = new ArrayList<>();
+    uid.ifPresent(u -> command.addAll(List.of("setpriv", "--reuid=" + u, "--regid=" + u, "--clear-groups")));
+    command.addAll(List.of("env", "--default-signal=HUP", "sleep", "60"));
+    Process p = new ProcessBuilder(command).start();
+    started.add(p);
+    return p;
+  }
+
+  private static void chown(Path file, int uid) throws IOException {
+    Files.setAttribute(file, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+    Files.setAttribute(file, "unix:gid", uid, LinkOption.NOFOLLOW_LINKS);
+  }
+
+  @Test
+  void pidFileOfAnotherUser_namingARootProcess_isNotSignalled() throws Exception {
+    assumeTrue(AtomicFileWriterTest.isRoot(), "a root process and a file of another user need root");
+    Process root = victim(Optional.empty());
+    Path pidFile = pidFile(root.pid() + "\n");
+    chown(pidFile, 65534); // as if uid 65534 had written it, in a directory it may write to
+    RenewalActions a = actions(pidFileReload(pidFile));
+    try (Logs logs = new Logs(RenewalActions.class)) {
+      a.afterPublish(true);
+      scheduler.advance(Duration.ofMinutes(1));
+      assertThat(logs.atLeast(Level.ERROR)).containsExactly("ERROR pid_file_name " + pidFile + ": pid " + root.pid()
+          + " runs as uid 0, not as uid 65534, the file's owner; not signalled (Rotor signals only a process of the"
+          + " user who owns the pid file) (gave up after 8 attempts)");
+    }
+    assertThat(root.waitFor(1, TimeUnit.SECONDS)).as("the root process was killed").isFalse();
+    assertThat(a.signalsSent()).isZero();
+    assertThat(a.signalFailures()).isEqualTo(1);
+  }
+
+  @Test
+  void pidFileWritableByOthers_isRefused_namingTheFileAndTheFix() throws Exception {
+    Process p = victim(Optional.empty());
+    Path pidFile = pidFile(p.pid() + "\n");
+    Files.setPosixFilePermissions(pidFile, FileSpec.permissions(0666));
+    RenewalActions a = actions(pidFileReload(pidFile));
+    try (Logs logs = new Logs(RenewalActions.class)) {
+      a.afterPublish(true);
+      scheduler.advance(Duration.ofMinutes(1));
+      assertThat(logs.atLeast(Level.ERROR)).containsExactly("ERROR pid_file_name " + pidFile + " is writable by"
+          + " group or others (mode 0666), who could choose the process Rotor signals; not read (make it writable by"
+          + " its owner only: chmod go-w " + pidFile + ") (gave up after 8 attempts)");
+    }
+    assertThat(p.waitFor(1, TimeUnit.SECONDS)).as("the process was signalled").isFalse();
+    assertThat(a.signalsSent()).isZero();
+  }
+
+  @Test
+  void pidFileThatIsASymlink_isNotRead_soNothingOfItsTargetIsLogged() throws Exception {
+    Path secret = Files.writeString(dir.resolve("secret"), "s3cret-first-line\n");
+    Files.setPosixFilePermissions(secret, FileSpec.permissions(0600));
+    Path pidFile = Files.createSymbolicLink(dir.resolve("app.pid"), secret);
+    RenewalActions a = actions(pidFileReload(pidFile));
+    try (Logs logs = new Logs(RenewalActions.class)) {
+      a.afterPublish(true);
+      scheduler.advance(Duration.ofMinutes(1));
+      assertThat(logs.lines()).noneMatch(l -> l.contains("s3cret"));
+      assertThat(logs.atLeast(Level.ERROR)).containsExactly("ERROR pid_file_name " + pidFile + " is a symbolic link;"
+          + " not read (give the path of the pid file itself) (gave up after 8 attempts)");
+    }
+  }
+
+  @Test
+  void keyFileOwnerGiven_aProcessOfAnotherUser_isNotSignalled() throws Exception {
+    Process p = victim(Optional.empty()); // runs as this JVM's user, who also owns the pid file
+    Path pidFile = pidFile(p.pid() + "\n");
+    int self = Principals.ownUid();
+    RenewalActions a = actions(pidFileReload(pidFile), Optional.of(4321));
+    try (Logs logs = new Logs(RenewalActions.class)) {
+      a.afterPublish(true);
+      scheduler.advance(Duration.ofMinutes(1));
+      assertThat(logs.atLeast(Level.ERROR)).containsExactly("ERROR pid_file_name " + pidFile + ": pid " + p.pid()
+          + " runs as uid " + self + ", not as uid 4321, key_file_owner; not signalled (Rotor signals only a process"
+          + " of the user the key is for) (gave up after 8 attempts)");
+    }
+    assertThat(p.isAlive()).isTrue();
+    assertThat(a.signalsSent()).isZero();
+  }
+
+  @Test
+  void pidFileOfAnotherUser_namingTheirOwnProcess_isSignalled() throws Exception {
+    assumeTrue(AtomicFileWriterTest.isRoot(), "a process and a file of another user need root");
+    Process theirs = victim(Optional.of(65534));
+    Path pidFile = pidFile(theirs.pid() + "\n");
+    chown(pidFile, 65534);
+    // setpriv execs env, env execs sleep: same PID, but wait until it runs as 65534 before signalling.
+    await().atMost(WAIT).until(() -> Files.readString(Path.of("/proc/" + theirs.pid() + "/status")).contains(
+        "\nUid:\t65534\t"));
+    RenewalActions a = actions(pidFileReload(pidFile));
+
+    assertThat(a.afterPublish(true)).isEmpty();
+    assertThat(theirs.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).as("killed by SIGHUP").isTrue();
+    assertThat(a.signalsSent()).isEqualTo(1);
   }
 
   @Test
