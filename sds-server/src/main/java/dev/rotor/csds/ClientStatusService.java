@@ -3,6 +3,7 @@ package dev.rotor.csds;
 import static java.util.Objects.requireNonNull;
 
 import com.google.protobuf.Timestamp;
+import dev.rotor.protocol.Caller;
 import dev.rotor.status.ResourceStatus;
 import dev.rotor.status.StreamStatus;
 import dev.rotor.status.TypeStatus;
@@ -58,18 +59,24 @@ import java.util.function.Supplier;
 public final class ClientStatusService extends ClientStatusDiscoveryServiceGrpc.ClientStatusDiscoveryServiceImplBase {
 
   private final Supplier<List<StreamStatus>> streams;
+  private final Supplier<Caller> caller;
   /** Open StreamClientStatus calls, so shutdown can end them; each observer is used under its own lock. */
   private final Set<ServerCallStreamObserver<ClientStatusResponse>> open = ConcurrentHashMap.newKeySet();
   private volatile boolean shutDown;
 
-  public ClientStatusService(Supplier<List<StreamStatus>> streams) {
+  /**
+   * @param caller the current call's caller (read from the gRPC context): a TCP caller sees only
+   *     the streams it opened itself, a pod-local caller every stream
+   */
+  public ClientStatusService(Supplier<List<StreamStatus>> streams, Supplier<Caller> caller) {
     this.streams = requireNonNull(streams, "streams");
+    this.caller = requireNonNull(caller, "caller");
   }
 
   @Override
   public void fetchClientStatus(ClientStatusRequest request, StreamObserver<ClientStatusResponse> responses) {
     try {
-      responses.onNext(respond(request));
+      responses.onNext(respond(request, caller.get()));
       responses.onCompleted();
     } catch (StatusRuntimeException e) {
       responses.onError(e);
@@ -83,6 +90,7 @@ public final class ClientStatusService extends ClientStatusDiscoveryServiceGrpc.
       out.onError(Status.UNAVAILABLE.withDescription("Rotor is shutting down").asRuntimeException());
       return new Ignore();
     }
+    Caller who = caller.get();
     open.add(out);
     out.setOnCancelHandler(() -> open.remove(out));
     return new StreamObserver<>() {
@@ -93,7 +101,7 @@ public final class ClientStatusService extends ClientStatusDiscoveryServiceGrpc.
             return;
           }
           try {
-            out.onNext(respond(request));
+            out.onNext(respond(request, who));
           } catch (StatusRuntimeException e) {
             open.remove(out);
             out.onError(e);
@@ -133,18 +141,26 @@ public final class ClientStatusService extends ClientStatusDiscoveryServiceGrpc.
     }
   }
 
-  ClientStatusResponse respond(ClientStatusRequest request) {
+  ClientStatusResponse respond(ClientStatusRequest request, Caller who) {
     NodeFilter filter = NodeFilter.of(request.getNodeMatchersList());
     boolean withContents = !request.getExcludeResourceContents();
     Map<String, List<StreamStatus>> byNode = new TreeMap<>();
     for (StreamStatus s : streams.get()) {
-      if (filter.matches(s.nodeId())) {
+      if (maySee(who, s) && filter.matches(s.nodeId())) {
         byNode.computeIfAbsent(s.nodeId(), k -> new ArrayList<>()).add(s);
       }
     }
     ClientStatusResponse.Builder response = ClientStatusResponse.newBuilder();
     byNode.forEach((nodeId, group) -> response.addConfig(clientConfig(group, withContents)));
     return response.build();
+  }
+
+  /**
+   * A pod-local caller sees every stream (the pod's Envoys); a TCP caller only streams opened with
+   * its own SPIFFE ID, never the pod's Envoys on the Unix socket or other TCP clients.
+   */
+  private static boolean maySee(Caller who, StreamStatus s) {
+    return who instanceof Caller.PodLocal || ((Caller.Remote) who).sameIdentity(s.caller());
   }
 
   private static ClientConfig clientConfig(List<StreamStatus> group, boolean withContents) {

@@ -37,7 +37,6 @@ import dev.rotor.source.IdentitySource;
 import dev.rotor.source.dev.DevCaSource;
 import dev.rotor.source.workload.WorkloadApiAddress;
 import dev.rotor.source.workload.WorkloadApiSource;
-import dev.rotor.transport.PeerIdentity;
 import dev.rotor.transport.TcpMtlsServer;
 import dev.rotor.transport.TransportStartException;
 import dev.rotor.transport.UdsServer;
@@ -45,7 +44,6 @@ import dev.rotor.xds.secret.SecretCatalog;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.spiffe.spiffeid.SpiffeId;
-import java.util.function.Supplier;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,7 +130,7 @@ public final class ServeRuntime implements AutoCloseable {
         RotorMain.version()));
     this.convergence = new RotationConvergence(this::openStreams, System::nanoTime, metrics);
     this.streamRegistry = new StreamRegistry(clock, convergence);
-    this.csds = new ClientStatusService(streamRegistry::streams);
+    this.csds = new ClientStatusService(streamRegistry::streams, Callers::current);
   }
 
   /**
@@ -159,12 +157,11 @@ public final class ServeRuntime implements AutoCloseable {
     }
     XdsEventListener events = XdsEventListener.all(List.of(new PushLog(), streamRegistry, metrics));
     streams = new XdsStreamFactory(store, xdsPool, events);
-    Supplier<String> peer = () -> PeerIdentity.current().map(PeerIdentity::describe).orElse("unknown");
     List<ServerServiceDefinition> services = List.of(
-        new SecretDiscoveryService(streams, peer).bindService(),
-        new AggregatedDiscoveryService(streams, peer).bindService(),
-        new ListenerDiscoveryService(streams, peer).bindService(),
-        new ClusterDiscoveryService(streams, peer).bindService(),
+        new SecretDiscoveryService(streams, Callers::current).bindService(),
+        new AggregatedDiscoveryService(streams, Callers::current).bindService(),
+        new ListenerDiscoveryService(streams, Callers::current).bindService(),
+        new ClusterDiscoveryService(streams, Callers::current).bindService(),
         csds.bindService());
     try {
       uds = UdsServer.start(config.uds(), services);
