@@ -142,6 +142,11 @@ public final class ClientStatusService extends ClientStatusDiscoveryServiceGrpc.
   }
 
   ClientStatusResponse respond(ClientStatusRequest request, Caller who) {
+    // A StreamClientStatus call lives as long as the client likes: ask again for every request
+    // whether what admitted the caller still holds (a TCP peer's certificate; a UID always does).
+    if (who.recheck().isPresent()) {
+      throw Caller.LAPSED.asRuntimeException();
+    }
     NodeFilter filter = NodeFilter.of(request.getNodeMatchersList());
     boolean withContents = !request.getExcludeResourceContents();
     Map<String, List<StreamStatus>> byNode = new TreeMap<>();

@@ -2,6 +2,7 @@ package dev.rotor.protocol;
 
 import static java.util.Objects.requireNonNull;
 
+import io.grpc.Status;
 import io.spiffe.spiffeid.SpiffeId;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -19,6 +20,13 @@ public sealed interface Caller permits Caller.PodLocal, Caller.Remote {
 
   /** See {@link #REFUSED_NODE_ID}. */
   String REFUSED_CREDENTIALS_LAPSED = "credentials_lapsed";
+
+  /**
+   * What a caller is told when {@link #recheck()} says its credentials lapsed (the reason itself
+   * goes to the operator's log only). Envoy reconnects on it, with a full handshake.
+   */
+  Status LAPSED = Status.UNAUTHENTICATED.withDescription(
+      "client certificate no longer valid (expired, or its CA left the trust bundle); reconnect with a current SVID");
 
   /** For logs, status and CSDS, e.g. {@code uid=101 gid=101 pid=7} or a SPIFFE ID. */
   String describe();

@@ -28,10 +28,6 @@ public final class XdsStreamFactory {
 
   private static final Logger log = LoggerFactory.getLogger(XdsStreamFactory.class);
 
-  /** What a stream ended by {@link #endLapsedStreams()} is told; the reason itself goes to the log only. */
-  static final Status LAPSED = Status.UNAUTHENTICATED.withDescription(
-      "client certificate no longer valid (expired, or its CA left the trust bundle); reconnect with a current SVID");
-
   private final ResourceStore store;
   private final Executor pool;
   private final XdsEventListener events;
@@ -102,7 +98,7 @@ public final class XdsStreamFactory {
         log.atWarn().addKeyValue("stream", s.info.id()).addKeyValue("peer", s.info.peer())
             .addKeyValue("reason", lapsed.get()).log("ending xDS stream: the caller's credentials no longer hold");
         events.callerRefused(s.info.caller(), Caller.REFUSED_CREDENTIALS_LAPSED, s.info.nodeId());
-        s.terminate(LAPSED);
+        s.terminate(Caller.LAPSED);
         ended++;
       }
     }

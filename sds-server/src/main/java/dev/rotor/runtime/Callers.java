@@ -28,6 +28,6 @@ final class Callers {
       return new Caller.PodLocal(unix.describe());
     }
     SpiffePeer remote = (SpiffePeer) peer; // fails closed should PeerIdentity gain a kind
-    return new Caller.Remote(remote.spiffeId(), java.util.Optional::empty);
+    return new Caller.Remote(remote.spiffeId(), remote::recheck);
   }
 }

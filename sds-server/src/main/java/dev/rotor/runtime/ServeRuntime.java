@@ -166,7 +166,12 @@ public final class ServeRuntime implements AutoCloseable {
     try {
       uds = UdsServer.start(config.uds(), services);
       if (config.tcp().isPresent()) {
-        tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), services);
+        tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), services,
+            peer -> metrics.tcpRefused(dev.rotor.protocol.Caller.REFUSED_CREDENTIALS_LAPSED));
+        // An open stream must not outlive its caller's certificate, nor the CA that signed it: check
+        // every second (a clock comparison per stream unless the identities changed) and at once
+        // when they change (serve).
+        scheduler.scheduleWithFixedDelay(this::endLapsedStreams, 1, 1, TimeUnit.SECONDS);
       }
     } catch (TransportStartException e) {
       throw new UsageException(e.getMessage(), e);
@@ -225,6 +230,9 @@ public final class ServeRuntime implements AutoCloseable {
   /** Called by the gate with each snapshot it passes (or withdraws expired SVIDs from). */
   private void serve(IdentitySnapshot served) {
     this.served.set(served);
+    if (tcp != null) {
+      scheduler.execute(this::endLapsedStreams); // a CA may have left the bundle
+    }
     if (fileWriter != null) {
       fileWriter.onServed(served); // queues the write on the writer's own thread
     }
@@ -243,6 +251,15 @@ public final class ServeRuntime implements AutoCloseable {
             + " not_after=" + s.notAfter()).toList())
         .addKeyValue("trust_domains", served.bundles().keySet().stream().map(Object::toString).toList())
         .log("serving identity");
+  }
+
+  private void endLapsedStreams() {
+    try {
+      streams.endLapsedStreams();
+    } catch (RuntimeException e) {
+      // A failure here must not cancel the periodic task (the executor would drop it silently).
+      log.atError().setCause(e).log("checking TCP callers' certificates failed; will retry in a second");
+    }
   }
 
   /** Publishes a new state from the current identity catalog and policy resources. */
