@@ -3,7 +3,7 @@ package dev.rotor.csds;
 /**
  * An upper bound of how big a program RE2 compiles a pattern to, read from the pattern's text
  * without compiling it. RE2/J matches in linear time, but compiling is not bounded: counted
- * repetitions multiply ({@code ((a{100}){100}){100}}, 23 characters, exhausted a 512 MB heap), and
+ * repetitions multiply ({@code ((a{1000}){1000}){1000}}, 23 characters, exhausted a 512 MB heap), and
  * RE2/J has no program-size limit of its own. So a pattern is measured first, and refused when big.
  *
  * <p>The measure: a literal, class or escape is 1; a sequence or alternation the sum of its parts;

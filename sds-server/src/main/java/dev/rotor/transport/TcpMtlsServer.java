@@ -44,8 +44,8 @@ public final class TcpMtlsServer implements AutoCloseable {
   /**
    * No TLS session is ever resumed: a resumed session skips the trust manager, so a client whose
    * certificate expired, or whose CA left the bundle, would get in on the strength of an earlier
-   * handshake (issue 13: an expired SVID fetched keys for 2 min 10 s by resuming). A full handshake
-   * costs about a millisecond and xDS clients reconnect rarely, so nothing is lost.
+   * handshake (issue 13: an expired SVID fetched keys for 2 min 10 s by resuming). xDS clients
+   * reconnect rarely, so the extra full handshakes cost little.
    *
    * <p>The JDK provider has no switch for this. Three settings together close every way in, for
    * this server's context alone (each was needed; docs/reliability.md has what each one stopped):

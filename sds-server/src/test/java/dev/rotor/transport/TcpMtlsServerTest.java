@@ -56,6 +56,7 @@ class TcpMtlsServerTest {
   /** Fixed for the server's trust manager; close to wall time so the JDK's own TLS code agrees. */
   private static final Instant NOW = Instant.now().truncatedTo(ChronoUnit.SECONDS);
   private static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
+  private static final SpiffeId PARTNER_ID = SpiffeId.parse("spiffe://partner.test/envoy");
 
   private final TestCa ca = TestCa.create("rotor.test", NOW);
   private final SpiffeId serverId = SpiffeId.parse("spiffe://rotor.test/rotor");
@@ -267,12 +268,8 @@ class TcpMtlsServerTest {
 
   @Test
   void clientWhoseCaLeftTheBundle_cannotResumeTheSessionOfItsEarlierConnection() throws Exception {
-    TestCa partner = TestCa.create("partner.test", NOW);
-    SpiffeId partnerId = SpiffeId.parse("spiffe://partner.test/envoy");
-    serverIdentities.set(Optional.of(TestCa.snapshot(valid(serverId), ca.bundle(), partner.bundle())));
-    TcpMtlsServer server = start(Set.of(partnerId));
-    Client client = new Client(partner.issue(partnerId, NOW.minusSeconds(60), NOW.plusSeconds(3600)));
-    client.trustBundles = List.of(ca.bundle(), partner.bundle());
+    TcpMtlsServer server = start(Set.of(PARTNER_ID));
+    Client client = partnerClient();
     client.fetch(server.port());
 
     serverIdentities.set(Optional.of(TestCa.snapshot(valid(serverId), ca.bundle()))); // federation ended
@@ -299,12 +296,8 @@ class TcpMtlsServerTest {
 
   @Test
   void newCallOnAnOpenConnection_afterItsCaLeftTheBundle_isRefused() throws Exception {
-    TestCa partner = TestCa.create("partner.test", NOW);
-    SpiffeId partnerId = SpiffeId.parse("spiffe://partner.test/envoy");
-    serverIdentities.set(Optional.of(TestCa.snapshot(valid(serverId), ca.bundle(), partner.bundle())));
-    TcpMtlsServer server = start(Set.of(partnerId));
-    Client client = new Client(partner.issue(partnerId, NOW.minusSeconds(60), NOW.plusSeconds(3600)));
-    client.trustBundles = List.of(ca.bundle(), partner.bundle());
+    TcpMtlsServer server = start(Set.of(PARTNER_ID));
+    Client client = partnerClient();
     client.reuseChannel = true;
     client.fetch(server.port());
 
@@ -339,6 +332,18 @@ class TcpMtlsServerTest {
   /** The server's trust manager logged a rejection for this reason (logged before the alert is sent). */
   private void assertServerRejected(String reason) {
     assertThat(rejections.messages()).anySatisfy(m -> assertThat(m).startsWith("rejected TLS client: ").contains(reason));
+  }
+
+  /**
+   * A client of the federated trust domain partner.test, whose bundle the server holds until the
+   * test removes it.
+   */
+  private Client partnerClient() {
+    TestCa partner = TestCa.create("partner.test", NOW);
+    serverIdentities.set(Optional.of(TestCa.snapshot(valid(serverId), ca.bundle(), partner.bundle())));
+    Client client = new Client(partner.issue(PARTNER_ID, NOW.minusSeconds(60), NOW.plusSeconds(3600)));
+    client.trustBundles = List.of(ca.bundle(), partner.bundle());
+    return client;
   }
 
   private TcpMtlsServer start(Set<SpiffeId> allowed) throws TransportStartException {
