@@ -24,6 +24,7 @@ import dev.rotor.xds.envoy.WorkloadResourcesBuilder;
 import dev.rotor.identity.IdentitySnapshot;
 import dev.rotor.metrics.FileWriterCounters;
 import dev.rotor.metrics.RotorMetrics;
+import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.ResourceStore;
 import dev.rotor.protocol.XdsEventListener;
 import dev.rotor.protocol.XdsStreamFactory;
@@ -167,7 +168,7 @@ public final class ServeRuntime implements AutoCloseable {
       uds = UdsServer.start(config.uds(), services);
       if (config.tcp().isPresent()) {
         tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), services,
-            peer -> metrics.tcpRefused(dev.rotor.protocol.Caller.REFUSED_CREDENTIALS_LAPSED));
+            peer -> metrics.tcpRefused(Caller.REFUSED_CREDENTIALS_LAPSED));
         // An open stream must not outlive its caller's certificate, nor the CA that signed it: check
         // every second (a clock comparison per stream unless the identities changed) and at once
         // when they change (serve).
@@ -231,7 +232,11 @@ public final class ServeRuntime implements AutoCloseable {
   private void serve(IdentitySnapshot served) {
     this.served.set(served);
     if (tcp != null) {
-      scheduler.execute(this::endLapsedStreams); // a CA may have left the bundle
+      try {
+        scheduler.execute(this::endLapsedStreams); // a CA may have left the bundle
+      } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+        // the streams are being ended anyway
+      }
     }
     if (fileWriter != null) {
       fileWriter.onServed(served); // queues the write on the writer's own thread
