@@ -2,6 +2,7 @@ package dev.rotor.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.StreamInfo;
 import dev.rotor.protocol.StreamOptions;
 import dev.rotor.protocol.XdsStreamFactory;
@@ -23,21 +24,21 @@ public final class AggregatedDiscoveryService extends AggregatedDiscoveryService
   private static final StreamOptions OPTIONS = StreamOptions.aggregated(ServingState.ADS_TYPES);
 
   private final XdsStreamFactory streams;
-  private final Supplier<String> peer;
+  private final Supplier<Caller> caller;
 
-  public AggregatedDiscoveryService(XdsStreamFactory streams, Supplier<String> peer) {
+  public AggregatedDiscoveryService(XdsStreamFactory streams, Supplier<Caller> caller) {
     this.streams = requireNonNull(streams, "streams");
-    this.peer = requireNonNull(peer, "peer");
+    this.caller = requireNonNull(caller, "caller");
   }
 
   @Override
   public StreamObserver<DiscoveryRequest> streamAggregatedResources(StreamObserver<DiscoveryResponse> responses) {
-    return streams.openSotw(StreamInfo.Kind.ADS_SOTW, OPTIONS, responses, peer.get());
+    return streams.openSotw(StreamInfo.Kind.ADS_SOTW, OPTIONS, responses, caller.get());
   }
 
   @Override
   public StreamObserver<DeltaDiscoveryRequest> deltaAggregatedResources(
       StreamObserver<DeltaDiscoveryResponse> responses) {
-    return streams.openDelta(StreamInfo.Kind.ADS_DELTA, OPTIONS, responses, peer.get());
+    return streams.openDelta(StreamInfo.Kind.ADS_DELTA, OPTIONS, responses, caller.get());
   }
 }

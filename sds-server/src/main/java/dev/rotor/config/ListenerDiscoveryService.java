@@ -2,6 +2,7 @@ package dev.rotor.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.StreamInfo;
 import dev.rotor.protocol.StreamOptions;
 import dev.rotor.protocol.XdsStreamFactory;
@@ -20,20 +21,20 @@ public final class ListenerDiscoveryService extends ListenerDiscoveryServiceGrpc
   private static final StreamOptions OPTIONS = StreamOptions.singleType(TypeUrls.LISTENER);
 
   private final XdsStreamFactory streams;
-  private final Supplier<String> peer;
+  private final Supplier<Caller> caller;
 
-  public ListenerDiscoveryService(XdsStreamFactory streams, Supplier<String> peer) {
+  public ListenerDiscoveryService(XdsStreamFactory streams, Supplier<Caller> caller) {
     this.streams = requireNonNull(streams, "streams");
-    this.peer = requireNonNull(peer, "peer");
+    this.caller = requireNonNull(caller, "caller");
   }
 
   @Override
   public StreamObserver<DiscoveryRequest> streamListeners(StreamObserver<DiscoveryResponse> responses) {
-    return streams.openSotw(StreamInfo.Kind.LDS_SOTW, OPTIONS, responses, peer.get());
+    return streams.openSotw(StreamInfo.Kind.LDS_SOTW, OPTIONS, responses, caller.get());
   }
 
   @Override
   public StreamObserver<DeltaDiscoveryRequest> deltaListeners(StreamObserver<DeltaDiscoveryResponse> responses) {
-    return streams.openDelta(StreamInfo.Kind.LDS_DELTA, OPTIONS, responses, peer.get());
+    return streams.openDelta(StreamInfo.Kind.LDS_DELTA, OPTIONS, responses, caller.get());
   }
 }

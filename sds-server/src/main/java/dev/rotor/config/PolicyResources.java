@@ -62,6 +62,11 @@ public final class PolicyResources {
     return workloadFor(node, ownId).map(w -> byWorkload.get(w.name()));
   }
 
+  /** The resources of the workload whose {@code match.spiffeIds} has {@code id}: a TCP caller's own. */
+  public Optional<WorkloadResources> resourcesForSpiffeId(SpiffeId id) {
+    return policy.workloadForSpiffeId(id).map(w -> byWorkload.get(w.name()));
+  }
+
   public Optional<WorkloadResources> resources(String workloadName) {
     return Optional.ofNullable(byWorkload.get(workloadName));
   }

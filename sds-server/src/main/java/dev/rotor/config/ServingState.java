@@ -2,6 +2,9 @@ package dev.rotor.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.policy.Policy;
+import dev.rotor.policy.Workload;
+import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.TypeView;
 import dev.rotor.protocol.XdsState;
 import dev.rotor.sds.SecretState;
@@ -9,6 +12,7 @@ import dev.rotor.xds.Resource;
 import dev.rotor.xds.TypeUrls;
 import dev.rotor.xds.envoy.WorkloadResources;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.grpc.Status;
 import io.spiffe.spiffeid.SpiffeId;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,21 +43,56 @@ public record ServingState(long generation, long changedAtNanos, SecretState sec
   }
 
   @Override
-  public TypeView view(String typeUrl, Node node) {
+  public TypeView view(String typeUrl, Node node, Caller caller) {
     switch (typeUrl) {
       case TypeUrls.SECRET:
-        return secrets.view(typeUrl, node);
+        return secrets.view(typeUrl, node, caller);
       case TypeUrls.LISTENER:
-        return fullState(resources(node).map(WorkloadResources::listenerResources).orElse(List.of()));
+        return fullState(resources(node, caller).map(WorkloadResources::listenerResources).orElse(List.of()));
       case TypeUrls.CLUSTER:
-        return fullState(resources(node).map(WorkloadResources::clusterResources).orElse(List.of()));
+        return fullState(resources(node, caller).map(WorkloadResources::clusterResources).orElse(List.of()));
       default:
         return TypeView.empty(false);
     }
   }
 
-  private Optional<WorkloadResources> resources(Node node) {
-    return policy.flatMap(p -> p.resourcesFor(node, ownId));
+  /**
+   * A TCP caller's {@code node.id} must not name a workload other than the one its SPIFFE ID
+   * belongs to: it would be served nothing of that workload anyway (see {@link #resources}), but a
+   * client claiming to be another workload is misconfigured or probing, and says so loudly. A node
+   * id the policy does not name is not a claim: Envoys often carry per-pod ids.
+   */
+  @Override
+  public Optional<Status> nodeRefusal(Node node, Caller caller) {
+    if (caller instanceof Caller.PodLocal || policy.isEmpty() || node.getId().isEmpty()) {
+      return Optional.empty();
+    }
+    SpiffeId id = ((Caller.Remote) caller).spiffeId();
+    Policy p = policy.get().policy();
+    Optional<String> claimed = p.workloadForNode(node.getId()).map(Workload::name);
+    if (claimed.isEmpty() || claimed.equals(p.workloadForSpiffeId(id).map(Workload::name))) {
+      return Optional.empty();
+    }
+    return Optional.of(Status.PERMISSION_DENIED.withDescription("node.id \"" + clip(node.getId())
+        + "\" names a workload that " + id + " does not belong to (over TCP the workload is the one whose"
+        + " match.spiffeIds has the caller's SPIFFE ID; send that workload's node id, or none)"));
+  }
+
+  /**
+   * The workload a stream is served. Pod-local: by node id, else by Rotor's own SPIFFE ID (the
+   * pod's identity). Over TCP: by the caller's verified SPIFFE ID only; what the client says in
+   * {@code node} can be forged.
+   */
+  private Optional<WorkloadResources> resources(Node node, Caller caller) {
+    if (caller instanceof Caller.PodLocal) {
+      return policy.flatMap(p -> p.resourcesFor(node, ownId));
+    }
+    SpiffeId id = ((Caller.Remote) caller).spiffeId(); // fails closed should Caller gain a kind
+    return policy.flatMap(p -> p.resourcesForSpiffeId(id));
+  }
+
+  private static String clip(String clientValue) {
+    return clientValue.length() <= 200 ? clientValue : clientValue.substring(0, 200) + "...";
   }
 
   private static TypeView fullState(List<Resource> resources) {

@@ -3,6 +3,7 @@ package dev.rotor.csds;
 import static java.util.Objects.requireNonNull;
 
 import com.google.protobuf.Timestamp;
+import dev.rotor.protocol.Caller;
 import dev.rotor.status.ResourceStatus;
 import dev.rotor.status.StreamStatus;
 import dev.rotor.status.TypeStatus;
@@ -16,6 +17,7 @@ import io.envoyproxy.envoy.service.status.v3.ClientStatusDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.status.v3.ClientStatusRequest;
 import io.envoyproxy.envoy.service.status.v3.ClientStatusResponse;
 import io.envoyproxy.envoy.service.status.v3.ConfigStatus;
+import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -51,31 +53,50 @@ import java.util.function.Supplier;
  * carry their ACKed (else sent) body in {@code xds_config} unless {@code exclude_resource_contents};
  * <b>secrets never carry a body</b>: name, versions and status only.
  *
- * <p>Node matchers: {@code node_id} with exact, prefix, suffix, contains or safe_regex (Java regex
- * syntax, full match), optionally ignoring case; OR semantics as the API says. Metadata matchers are
- * refused with INVALID_ARGUMENT rather than ignored, so a filter never silently widens.
+ * <p>Node matchers: {@code node_id} with exact, prefix, suffix, contains or safe_regex (RE2 syntax,
+ * full match, bounded: {@link NodeFilter}), optionally ignoring case; OR semantics as the API says.
+ * Metadata matchers are refused with INVALID_ARGUMENT rather than ignored, so a filter never
+ * silently widens. Answers are computed on a bounded pool, within a time budget, and stop when the
+ * call is cancelled ({@link AnswerExecutor}).
  */
 public final class ClientStatusService extends ClientStatusDiscoveryServiceGrpc.ClientStatusDiscoveryServiceImplBase {
 
   private final Supplier<List<StreamStatus>> streams;
-  /** Open StreamClientStatus calls, so shutdown can end them; each observer is used under its own lock. */
-  private final Set<ServerCallStreamObserver<ClientStatusResponse>> open = ConcurrentHashMap.newKeySet();
+  private final Supplier<Caller> caller;
+  private final AnswerExecutor answers;
+  /** Open StreamClientStatus calls, so shutdown can end them. */
+  private final Set<StatusStream> open = ConcurrentHashMap.newKeySet();
   private volatile boolean shutDown;
 
-  public ClientStatusService(Supplier<List<StreamStatus>> streams) {
+  /**
+   * @param caller the current call's caller (read from the gRPC context): a TCP caller sees only
+   *     the streams it opened itself, a pod-local caller every stream
+   */
+  public ClientStatusService(Supplier<List<StreamStatus>> streams, Supplier<Caller> caller) {
+    this(streams, caller, AnswerExecutor.bounded());
+  }
+
+  ClientStatusService(Supplier<List<StreamStatus>> streams, Supplier<Caller> caller, AnswerExecutor answers) {
     this.streams = requireNonNull(streams, "streams");
+    this.caller = requireNonNull(caller, "caller");
+    this.answers = requireNonNull(answers, "answers");
   }
 
   @Override
   public void fetchClientStatus(ClientStatusRequest request, StreamObserver<ClientStatusResponse> responses) {
-    try {
-      responses.onNext(respond(request));
+    Caller who = caller.get();
+    answers.submit(Context.current(), checkpoint -> {
+      ClientStatusResponse answer = respond(request, who, checkpoint);
+      responses.onNext(answer);
       responses.onCompleted();
-    } catch (StatusRuntimeException e) {
-      responses.onError(e);
-    }
+    }, responses::onError);
   }
 
+  /**
+   * One request answered at a time per call: the next is read only when the last is answered
+   * (gRPC flow control instead of a queue), so a client pipelining requests waits rather than
+   * piling work up.
+   */
   @Override
   public StreamObserver<ClientStatusRequest> streamClientStatus(StreamObserver<ClientStatusResponse> responses) {
     ServerCallStreamObserver<ClientStatusResponse> out = (ServerCallStreamObserver<ClientStatusResponse>) responses;
@@ -83,68 +104,129 @@ public final class ClientStatusService extends ClientStatusDiscoveryServiceGrpc.
       out.onError(Status.UNAVAILABLE.withDescription("Rotor is shutting down").asRuntimeException());
       return new Ignore();
     }
-    open.add(out);
-    out.setOnCancelHandler(() -> open.remove(out));
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(ClientStatusRequest request) {
-        synchronized (out) {
-          if (!open.contains(out)) {
-            return;
-          }
-          try {
-            out.onNext(respond(request));
-          } catch (StatusRuntimeException e) {
-            open.remove(out);
-            out.onError(e);
-          }
-        }
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        open.remove(out);
-      }
-
-      @Override
-      public void onCompleted() {
-        synchronized (out) {
-          if (open.remove(out)) {
-            out.onCompleted();
-          }
-        }
-      }
-    };
+    StatusStream stream = new StatusStream(out, caller.get(), Context.current());
+    out.disableAutoRequest();
+    open.add(stream);
+    out.setOnCancelHandler(() -> open.remove(stream));
+    out.request(1);
+    return stream;
   }
 
-  /** Ends open StreamClientStatus calls with UNAVAILABLE and refuses new ones (shutdown). */
+  /** Ends open StreamClientStatus calls with UNAVAILABLE, refuses new ones and stops answering (shutdown). */
   public void shutdown() {
     shutDown = true;
-    for (ServerCallStreamObserver<ClientStatusResponse> out : List.copyOf(open)) {
-      synchronized (out) {
-        if (open.remove(out)) {
-          try {
-            out.onError(Status.UNAVAILABLE.withDescription("Rotor is shutting down").asRuntimeException());
-          } catch (RuntimeException alreadyGone) {
-            // cancelled meanwhile
+    for (StatusStream s : List.copyOf(open)) {
+      s.end(Status.UNAVAILABLE.withDescription("Rotor is shutting down").asRuntimeException());
+    }
+    answers.close();
+  }
+
+  /** One StreamClientStatus call. Its observer is used under the lock of this object. */
+  private final class StatusStream implements StreamObserver<ClientStatusRequest> {
+    private final ServerCallStreamObserver<ClientStatusResponse> out;
+    private final Caller who;
+    private final Context call;
+    // Guarded by "this".
+    private boolean answering;
+    private boolean halfClosed;
+    private boolean ended;
+
+    StatusStream(ServerCallStreamObserver<ClientStatusResponse> out, Caller who, Context call) {
+      this.out = out;
+      this.who = who;
+      this.call = call;
+    }
+
+    @Override
+    public void onNext(ClientStatusRequest request) {
+      synchronized (this) {
+        if (ended) {
+          return;
+        }
+        answering = true;
+      }
+      answers.submit(call, checkpoint -> {
+        ClientStatusResponse answer = respond(request, who, checkpoint);
+        synchronized (this) {
+          answering = false;
+          if (ended) {
+            return;
+          }
+          out.onNext(answer);
+          if (halfClosed) {
+            finish();
+          } else {
+            out.request(1);
           }
         }
+      }, this::end);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      synchronized (this) {
+        ended = true;
+      }
+      open.remove(this);
+    }
+
+    /** The client is done asking; answer what it asked last, then end. */
+    @Override
+    public synchronized void onCompleted() {
+      halfClosed = true;
+      if (!answering) {
+        finish();
+      }
+    }
+
+    synchronized void end(StatusRuntimeException status) {
+      if (!ended) {
+        ended = true;
+        open.remove(this);
+        try {
+          out.onError(status);
+        } catch (RuntimeException alreadyGone) {
+          // cancelled meanwhile
+        }
+      }
+    }
+
+    private void finish() {
+      if (!ended) {
+        ended = true;
+        open.remove(this);
+        out.onCompleted();
       }
     }
   }
 
-  ClientStatusResponse respond(ClientStatusRequest request) {
+  /** The answer to one request, checking {@code checkpoint} before each stream so a cancelled or late answer stops. */
+  ClientStatusResponse respond(ClientStatusRequest request, Caller who, AnswerExecutor.Checkpoint checkpoint) {
+    // A StreamClientStatus call lives as long as the client likes: ask again for every request
+    // whether what admitted the caller still holds (a TCP peer's certificate; a UID always does).
+    if (who.recheck().isPresent()) {
+      throw Caller.LAPSED.asRuntimeException();
+    }
     NodeFilter filter = NodeFilter.of(request.getNodeMatchersList());
     boolean withContents = !request.getExcludeResourceContents();
     Map<String, List<StreamStatus>> byNode = new TreeMap<>();
     for (StreamStatus s : streams.get()) {
-      if (filter.matches(s.nodeId())) {
+      checkpoint.check();
+      if (maySee(who, s) && filter.matches(s.nodeId())) {
         byNode.computeIfAbsent(s.nodeId(), k -> new ArrayList<>()).add(s);
       }
     }
     ClientStatusResponse.Builder response = ClientStatusResponse.newBuilder();
     byNode.forEach((nodeId, group) -> response.addConfig(clientConfig(group, withContents)));
     return response.build();
+  }
+
+  /**
+   * A pod-local caller sees every stream (the pod's Envoys); a TCP caller only streams opened with
+   * its own SPIFFE ID, never the pod's Envoys on the Unix socket or other TCP clients.
+   */
+  private static boolean maySee(Caller who, StreamStatus s) {
+    return who instanceof Caller.PodLocal || ((Caller.Remote) who).sameIdentity(s.caller());
   }
 
   private static ClientConfig clientConfig(List<StreamStatus> group, boolean withContents) {

@@ -6,6 +6,7 @@ import dev.rotor.gate.GateStatus;
 import dev.rotor.gate.RefusalReason;
 import dev.rotor.identity.IdentitySnapshot;
 import dev.rotor.identity.Svid;
+import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.StreamInfo;
 import dev.rotor.protocol.XdsEventListener;
 import dev.rotor.source.IdentityListener;
@@ -80,6 +81,7 @@ public final class RotorMetrics implements XdsEventListener, RotationConvergence
   private final Counter nacks;
   private final Counter identityUpdates;
   private final Counter rotations;
+  private final Counter tcpRefusals;
   private final Histogram pushLatency;
   private final Histogram convergence;
 
@@ -118,6 +120,14 @@ public final class RotorMetrics implements XdsEventListener, RotationConvergence
         .labelNames("outcome").register(registry);
     for (String o : List.of("converged", "nacked", "abandoned", "superseded")) {
       rotations.initLabelValues(o);
+    }
+    tcpRefusals = Counter.builder().name("rotor_tcp_refusals_total")
+        .help("TCP (mutual TLS) callers refused after the handshake, by reason: node_id (node.id names a workload"
+            + " the caller's SPIFFE ID does not belong to), credentials_lapsed (a call refused or an open stream"
+            + " ended because the client certificate expired or its CA left the trust bundle)")
+        .labelNames("reason").register(registry);
+    for (String r : List.of(Caller.REFUSED_NODE_ID, Caller.REFUSED_CREDENTIALS_LAPSED)) {
+      tcpRefusals.initLabelValues(r);
     }
     identityUpdates = Counter.builder().name("rotor_identity_updates_total")
         .help("Identity snapshots received from the identity source (before the gate)").register(registry);
@@ -256,6 +266,16 @@ public final class RotorMetrics implements XdsEventListener, RotationConvergence
   @Override
   public void nackReceived(StreamInfo stream, String typeUrl, String version, String nonce, String errorDetail) {
     nacks.labelValues(TypeUrls.shortName(typeUrl)).inc();
+  }
+
+  @Override
+  public void callerRefused(Caller caller, String reason, String nodeId) {
+    tcpRefused(reason);
+  }
+
+  /** Counts one refusal of a TCP caller; {@code reason} is one of {@link Caller}'s REFUSED_ constants. */
+  public void tcpRefused(String reason) {
+    tcpRefusals.labelValues(reason).inc();
   }
 
   // ---- rotation convergence ----

@@ -238,10 +238,23 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
     return s.length() <= 200 ? s : s.substring(0, 200) + "...";
   }
 
-  /** First request's node is kept for the whole stream (set_node_on_first_message_only, rule 2). */
+  /**
+   * First request's node is kept for the whole stream (set_node_on_first_message_only, rule 2), and
+   * checked once against what the caller may claim to be (a TCP caller naming another workload's
+   * node id is refused).
+   */
   final void rememberNode(boolean hasNode, io.envoyproxy.envoy.config.core.v3.Node node) {
     if (hasNode && info.node().equals(io.envoyproxy.envoy.config.core.v3.Node.getDefaultInstance())) {
       info.setNode(node);
+      refuseNodeIfNotEntitled(node);
+    }
+  }
+
+  private void refuseNodeIfNotEntitled(io.envoyproxy.envoy.config.core.v3.Node node) {
+    java.util.Optional<Status> refusal = store.current().nodeRefusal(node, info.caller());
+    if (refusal.isPresent()) {
+      events.callerRefused(info.caller(), Caller.REFUSED_NODE_ID, node.getId());
+      throw refusal.get().asRuntimeException();
     }
   }
 }

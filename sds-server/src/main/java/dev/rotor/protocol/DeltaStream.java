@@ -130,7 +130,7 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
    *     later types are sent, so a listener never points at a cluster that is already gone
    */
   private DeltaDiscoveryResponse compute(TypeState st, XdsState state, boolean byUpdate, boolean keepStale) {
-    TypeView view = state.view(st.typeUrl, info.node());
+    TypeView view = state.view(st.typeUrl, info.node(), info.caller());
     Map<String, Resource> current = new TreeMap<>();
     if (st.wildcard) {
       for (Resource r : view.wildcard()) {

@@ -132,7 +132,7 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
   }
 
   private DiscoveryResponse compute(TypeState st, XdsState state, boolean byUpdate, boolean keepStale) {
-    TypeView view = state.view(st.typeUrl, info.node());
+    TypeView view = state.view(st.typeUrl, info.node(), info.caller());
     Map<String, Resource> current = new TreeMap<>();
     if (st.wildcard) {
       for (Resource r : view.wildcard()) {

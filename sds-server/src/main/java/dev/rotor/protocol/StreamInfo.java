@@ -5,8 +5,9 @@ import static java.util.Objects.requireNonNull;
 import io.envoyproxy.envoy.config.core.v3.Node;
 
 /**
- * Who is on the other end of one stream, for logs, metrics and status. Mutable only in {@code
- * node}, which is set from the first request and read by listeners on the stream's own executor.
+ * Who is on the other end of one stream, for logs, metrics, status and what the stream may receive.
+ * Mutable only in {@code node}, which is set from the first request and read by listeners on the
+ * stream's own executor.
  */
 public final class StreamInfo {
 
@@ -25,13 +26,13 @@ public final class StreamInfo {
 
   private final long id;
   private final Kind kind;
-  private final String peer;
+  private final Caller caller;
   private volatile Node node = Node.getDefaultInstance();
 
-  public StreamInfo(long id, Kind kind, String peer) {
+  public StreamInfo(long id, Kind kind, Caller caller) {
     this.id = id;
     this.kind = requireNonNull(kind, "kind");
-    this.peer = requireNonNull(peer, "peer");
+    this.caller = requireNonNull(caller, "caller");
   }
 
   public long id() {
@@ -44,7 +45,12 @@ public final class StreamInfo {
 
   /** e.g. {@code uid=101 pid=7} or {@code spiffe://example.org/envoy}. */
   public String peer() {
-    return peer;
+    return caller.describe();
+  }
+
+  /** Who opened the stream, and so what it may receive. */
+  public Caller caller() {
+    return caller;
   }
 
   public Node node() {
@@ -61,6 +67,6 @@ public final class StreamInfo {
 
   @Override
   public String toString() {
-    return "stream " + id + " (" + kind + ", node=" + node.getId() + ", peer=" + peer + ")";
+    return "stream " + id + " (" + kind + ", node=" + node.getId() + ", peer=" + caller.describe() + ")";
   }
 }

@@ -41,6 +41,14 @@ public interface XdsEventListener {
    */
   default void subscriptionChanged(StreamInfo stream, String typeUrl, Set<String> names, boolean wildcard) {}
 
+  /**
+   * A caller was refused after the transport admitted it: its {@code node.id} names a workload its
+   * verified identity does not belong to ({@link Caller#REFUSED_NODE_ID}), or its credentials
+   * lapsed while its stream was open ({@link Caller#REFUSED_CREDENTIALS_LAPSED}). {@code nodeId}
+   * is the client's own claim: clip it before logging.
+   */
+  default void callerRefused(Caller caller, String reason, String nodeId) {}
+
   /** Combines listeners; each is called in order. */
   static XdsEventListener all(List<XdsEventListener> listeners) {
     List<XdsEventListener> copy = List.copyOf(listeners);
@@ -84,6 +92,11 @@ public interface XdsEventListener {
       @Override
       public void subscriptionChanged(StreamInfo s, String t, Set<String> names, boolean wildcard) {
         copy.forEach(l -> l.subscriptionChanged(s, t, names, wildcard));
+      }
+
+      @Override
+      public void callerRefused(Caller caller, String reason, String nodeId) {
+        copy.forEach(l -> l.callerRefused(caller, reason, nodeId));
       }
     };
   }

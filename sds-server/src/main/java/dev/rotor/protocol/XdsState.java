@@ -1,6 +1,8 @@
 package dev.rotor.protocol;
 
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.grpc.Status;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -18,6 +20,17 @@ public interface XdsState {
   /** Type URLs this state can serve. */
   Set<String> typeUrls();
 
-  /** What a stream from {@code node} may see of {@code typeUrl}. Unknown types give an empty view. */
-  TypeView view(String typeUrl, Node node);
+  /**
+   * What a stream from {@code node}, opened by {@code caller}, may see of {@code typeUrl}: never
+   * more than the caller is entitled to ({@link Caller}). Unknown types give an empty view.
+   */
+  TypeView view(String typeUrl, Node node, Caller caller);
+
+  /**
+   * Whether {@code caller} may present itself as {@code node} at all; asked once per stream, when
+   * its node is known, and for each fetch. Empty when it may; else the status to refuse it with.
+   */
+  default Optional<Status> nodeRefusal(Node node, Caller caller) {
+    return Optional.empty();
+  }
 }

@@ -3,6 +3,7 @@ package dev.rotor.protocol;
 import static java.util.Objects.requireNonNull;
 
 import com.google.common.util.concurrent.MoreExecutors;
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -10,10 +11,13 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Opens xDS streams for the gRPC services (SDS, ADS, LDS, CDS): each stream gets an id, a
@@ -21,6 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * It also knows which streams are open, so shutdown can end them instead of waiting for them.
  */
 public final class XdsStreamFactory {
+
+  private static final Logger log = LoggerFactory.getLogger(XdsStreamFactory.class);
 
   private final ResourceStore store;
   private final Executor pool;
@@ -41,11 +47,11 @@ public final class XdsStreamFactory {
   }
 
   public StreamObserver<DiscoveryRequest> openSotw(StreamInfo.Kind kind, StreamOptions options,
-      StreamObserver<DiscoveryResponse> responses, String peer) {
+      StreamObserver<DiscoveryResponse> responses, Caller caller) {
     if (refuseWhenShutDown(responses)) {
       return ignoring();
     }
-    StreamInfo info = new StreamInfo(ids.incrementAndGet(), kind, peer);
+    StreamInfo info = new StreamInfo(ids.incrementAndGet(), kind, caller);
     SotwStream s = new SotwStream(info, options, (ServerCallStreamObserver<DiscoveryResponse>) responses, store,
         MoreExecutors.newSequentialExecutor(pool), events);
     track(s);
@@ -53,15 +59,50 @@ public final class XdsStreamFactory {
   }
 
   public StreamObserver<DeltaDiscoveryRequest> openDelta(StreamInfo.Kind kind, StreamOptions options,
-      StreamObserver<DeltaDiscoveryResponse> responses, String peer) {
+      StreamObserver<DeltaDiscoveryResponse> responses, Caller caller) {
     if (refuseWhenShutDown(responses)) {
       return ignoring();
     }
-    StreamInfo info = new StreamInfo(ids.incrementAndGet(), kind, peer);
+    StreamInfo info = new StreamInfo(ids.incrementAndGet(), kind, caller);
     DeltaStream s = new DeltaStream(info, options, (ServerCallStreamObserver<DeltaDiscoveryResponse>) responses,
         store, MoreExecutors.newSequentialExecutor(pool), events);
     track(s);
     return s;
+  }
+
+  /**
+   * For a call that is not a stream (FetchSecrets): refuses {@code caller} presenting itself as
+   * {@code node} when the state says it may not, as a stream would be refused.
+   *
+   * @throws io.grpc.StatusRuntimeException the refusal
+   */
+  public void checkNode(Caller caller, Node node) {
+    Optional<Status> refusal = store.current().nodeRefusal(node, caller);
+    if (refusal.isPresent()) {
+      events.callerRefused(caller, Caller.REFUSED_NODE_ID, node.getId());
+      throw refusal.get().asRuntimeException();
+    }
+  }
+
+  /**
+   * Ends, with UNAUTHENTICATED, every open stream whose caller no longer holds what admitted it (a
+   * TCP peer whose certificate expired or whose CA left the bundle: {@link Caller#recheck()}). Run
+   * when the served identity changes and periodically; resumed TLS sessions and long-lived streams
+   * must not outlive the credentials they were opened with. Returns how many it ended.
+   */
+  public int endLapsedStreams() {
+    int ended = 0;
+    for (AbstractXdsStream<?, ?> s : open) {
+      Optional<String> lapsed = s.info.caller().recheck();
+      if (lapsed.isPresent()) {
+        log.atWarn().addKeyValue("stream", s.info.id()).addKeyValue("peer", s.info.peer())
+            .addKeyValue("reason", lapsed.get()).log("ending xDS stream: the caller's credentials no longer hold");
+        events.callerRefused(s.info.caller(), Caller.REFUSED_CREDENTIALS_LAPSED, s.info.nodeId());
+        s.terminate(Caller.LAPSED);
+        ended++;
+      }
+    }
+    return ended;
   }
 
   /** Streams open now. */

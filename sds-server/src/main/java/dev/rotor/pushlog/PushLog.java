@@ -1,5 +1,6 @@
 package dev.rotor.pushlog;
 
+import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.StreamInfo;
 import dev.rotor.protocol.XdsEventListener;
 import dev.rotor.xds.CertificateInfo;
@@ -84,6 +85,16 @@ public final class PushLog implements XdsEventListener {
   public void staleRequest(StreamInfo s, String typeUrl, String nonce) {
     base(log.atDebug(), s, typeUrl).addKeyValue("event", "stale_nonce").addKeyValue("nonce", clip(nonce))
         .log("request with a stale nonce ignored");
+  }
+
+  /** Node-id refusals; streams ended for lapsed credentials are logged, with the reason, where they end. */
+  @Override
+  public void callerRefused(Caller caller, String reason, String nodeId) {
+    if (Caller.REFUSED_NODE_ID.equals(reason)) {
+      log.atWarn().addKeyValue("event", "refused").addKeyValue("reason", reason).addKeyValue("node", clip(nodeId))
+          .addKeyValue("peer", caller.describe())
+          .log("refused: node.id names a workload the caller's SPIFFE ID does not belong to");
+    }
   }
 
   /**

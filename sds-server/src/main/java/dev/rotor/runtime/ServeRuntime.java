@@ -24,6 +24,7 @@ import dev.rotor.xds.envoy.WorkloadResourcesBuilder;
 import dev.rotor.identity.IdentitySnapshot;
 import dev.rotor.metrics.FileWriterCounters;
 import dev.rotor.metrics.RotorMetrics;
+import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.ResourceStore;
 import dev.rotor.protocol.XdsEventListener;
 import dev.rotor.protocol.XdsStreamFactory;
@@ -37,7 +38,6 @@ import dev.rotor.source.IdentitySource;
 import dev.rotor.source.dev.DevCaSource;
 import dev.rotor.source.workload.WorkloadApiAddress;
 import dev.rotor.source.workload.WorkloadApiSource;
-import dev.rotor.transport.PeerIdentity;
 import dev.rotor.transport.TcpMtlsServer;
 import dev.rotor.transport.TransportStartException;
 import dev.rotor.transport.UdsServer;
@@ -45,7 +45,6 @@ import dev.rotor.xds.secret.SecretCatalog;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.spiffe.spiffeid.SpiffeId;
-import java.util.function.Supplier;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,7 +131,7 @@ public final class ServeRuntime implements AutoCloseable {
         RotorMain.version()));
     this.convergence = new RotationConvergence(this::openStreams, System::nanoTime, metrics);
     this.streamRegistry = new StreamRegistry(clock, convergence);
-    this.csds = new ClientStatusService(streamRegistry::streams);
+    this.csds = new ClientStatusService(streamRegistry::streams, Callers::current);
   }
 
   /**
@@ -159,17 +158,21 @@ public final class ServeRuntime implements AutoCloseable {
     }
     XdsEventListener events = XdsEventListener.all(List.of(new PushLog(), streamRegistry, metrics));
     streams = new XdsStreamFactory(store, xdsPool, events);
-    Supplier<String> peer = () -> PeerIdentity.current().map(PeerIdentity::describe).orElse("unknown");
     List<ServerServiceDefinition> services = List.of(
-        new SecretDiscoveryService(streams, peer).bindService(),
-        new AggregatedDiscoveryService(streams, peer).bindService(),
-        new ListenerDiscoveryService(streams, peer).bindService(),
-        new ClusterDiscoveryService(streams, peer).bindService(),
+        new SecretDiscoveryService(streams, Callers::current).bindService(),
+        new AggregatedDiscoveryService(streams, Callers::current).bindService(),
+        new ListenerDiscoveryService(streams, Callers::current).bindService(),
+        new ClusterDiscoveryService(streams, Callers::current).bindService(),
         csds.bindService());
     try {
       uds = UdsServer.start(config.uds(), services);
       if (config.tcp().isPresent()) {
-        tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), services);
+        tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), services,
+            peer -> metrics.tcpRefused(Caller.REFUSED_CREDENTIALS_LAPSED));
+        // An open stream must not outlive its caller's certificate, nor the CA that signed it: check
+        // every second (a clock comparison per stream unless the identities changed) and at once
+        // when they change (serve).
+        scheduler.scheduleWithFixedDelay(this::endLapsedStreams, 1, 1, TimeUnit.SECONDS);
       }
     } catch (TransportStartException e) {
       throw new UsageException(e.getMessage(), e);
@@ -228,6 +231,13 @@ public final class ServeRuntime implements AutoCloseable {
   /** Called by the gate with each snapshot it passes (or withdraws expired SVIDs from). */
   private void serve(IdentitySnapshot served) {
     this.served.set(served);
+    if (tcp != null) {
+      try {
+        scheduler.execute(this::endLapsedStreams); // a CA may have left the bundle
+      } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+        // the streams are being ended anyway
+      }
+    }
     if (fileWriter != null) {
       fileWriter.onServed(served); // queues the write on the writer's own thread
     }
@@ -246,6 +256,15 @@ public final class ServeRuntime implements AutoCloseable {
             + " not_after=" + s.notAfter()).toList())
         .addKeyValue("trust_domains", served.bundles().keySet().stream().map(Object::toString).toList())
         .log("serving identity");
+  }
+
+  private void endLapsedStreams() {
+    try {
+      streams.endLapsedStreams();
+    } catch (RuntimeException e) {
+      // A failure here must not cancel the periodic task (the executor would drop it silently).
+      log.atError().setCause(e).log("checking TCP callers' certificates failed; will retry in a second");
+    }
   }
 
   /** Publishes a new state from the current identity catalog and policy resources. */

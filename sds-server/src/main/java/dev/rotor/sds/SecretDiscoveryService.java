@@ -2,6 +2,7 @@ package dev.rotor.sds;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.StreamInfo;
 import dev.rotor.protocol.StreamOptions;
 import dev.rotor.protocol.TypeView;
@@ -15,6 +16,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -25,32 +27,34 @@ import java.util.function.Supplier;
 
 /**
  * SDS v3: {@code StreamSecrets} (state of the world), {@code DeltaSecrets} and {@code
- * FetchSecrets}. Callers reach it only after the transport authorized them; everything an
- * authorized caller may see is what this Rotor holds for its workload.
+ * FetchSecrets}. Callers reach it only after the transport authorized them; what each may see
+ * is cut to its {@link Caller}: a pod-local caller everything this Rotor holds for its workload, a
+ * TCP caller the bundles and its own SVID only.
  */
 public final class SecretDiscoveryService extends SecretDiscoveryServiceGrpc.SecretDiscoveryServiceImplBase {
 
   private static final StreamOptions OPTIONS = StreamOptions.singleType(TypeUrls.SECRET);
 
   private final XdsStreamFactory streams;
-  private final Supplier<String> peer;
+  private final Supplier<Caller> caller;
 
   /**
-   * @param peer describes the current call's caller (read from the gRPC context by the transport)
+   * @param caller the current call's caller, as the transport authenticated it (read from the gRPC
+   *     context); it decides what the call may receive
    */
-  public SecretDiscoveryService(XdsStreamFactory streams, Supplier<String> peer) {
+  public SecretDiscoveryService(XdsStreamFactory streams, Supplier<Caller> caller) {
     this.streams = requireNonNull(streams, "streams");
-    this.peer = requireNonNull(peer, "peer");
+    this.caller = requireNonNull(caller, "caller");
   }
 
   @Override
   public StreamObserver<DiscoveryRequest> streamSecrets(StreamObserver<DiscoveryResponse> responses) {
-    return streams.openSotw(StreamInfo.Kind.SDS_SOTW, OPTIONS, responses, peer.get());
+    return streams.openSotw(StreamInfo.Kind.SDS_SOTW, OPTIONS, responses, caller.get());
   }
 
   @Override
   public StreamObserver<DeltaDiscoveryRequest> deltaSecrets(StreamObserver<DeltaDiscoveryResponse> responses) {
-    return streams.openDelta(StreamInfo.Kind.SDS_DELTA, OPTIONS, responses, peer.get());
+    return streams.openDelta(StreamInfo.Kind.SDS_DELTA, OPTIONS, responses, caller.get());
   }
 
   @Override
@@ -77,7 +81,14 @@ public final class SecretDiscoveryService extends SecretDiscoveryServiceGrpc.Sec
         return;
       }
     }
-    TypeView view = streams.store().current().view(TypeUrls.SECRET, request.getNode());
+    Caller who = caller.get();
+    try {
+      streams.checkNode(who, request.getNode());
+    } catch (StatusRuntimeException refused) {
+      responses.onError(refused);
+      return;
+    }
+    TypeView view = streams.store().current().view(TypeUrls.SECRET, request.getNode(), who);
     List<Resource> found = new ArrayList<>();
     List<String> missing = new ArrayList<>();
     Set<String> names = new LinkedHashSet<>(request.getResourceNamesList());

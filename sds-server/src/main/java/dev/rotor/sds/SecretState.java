@@ -2,6 +2,7 @@ package dev.rotor.sds;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.TypeView;
 import dev.rotor.protocol.XdsState;
 import dev.rotor.xds.Resource;
@@ -9,9 +10,12 @@ import dev.rotor.xds.TypeUrls;
 import dev.rotor.xds.secret.SecretCatalog;
 import dev.rotor.xds.secret.ValidationForm;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.spiffe.spiffeid.SpiffeId;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /** What Rotor serves over SDS at one moment: the secret catalog of the identity the gate passed. */
 public record SecretState(long generation, long changedAtNanos, SecretCatalog catalog, boolean spiffeValidationDisabled)
@@ -30,27 +34,40 @@ public record SecretState(long generation, long changedAtNanos, SecretCatalog ca
     return Set.of(TypeUrls.SECRET);
   }
 
+  /**
+   * A pod-local caller sees the whole catalog. A remote (TCP) caller sees every bundle but only the
+   * secrets that carry its own SPIFFE ID's key: the catalog cuts by key holder, so an alias such as
+   * {@code default} is there for it only when it resolves to the caller's own SVID.
+   */
   @Override
-  public TypeView view(String typeUrl, Node node) {
+  public TypeView view(String typeUrl, Node node, Caller caller) {
     if (!TypeUrls.SECRET.equals(typeUrl)) {
       return TypeView.empty(false);
     }
     ValidationForm form = ValidationForms.forNode(node, spiffeValidationDisabled);
-    return new TypeView() {
-      @Override
-      public Optional<Resource> get(String name) {
-        return catalog.get(name, form);
-      }
+    if (caller instanceof Caller.PodLocal) {
+      return new SecretView(name -> catalog.get(name, form), () -> catalog.wildcard(form));
+    }
+    SpiffeId holder = ((Caller.Remote) caller).spiffeId(); // fails closed should Caller gain a kind
+    return new SecretView(name -> catalog.get(name, form, holder), () -> catalog.wildcard(form, holder));
+  }
 
-      @Override
-      public List<Resource> wildcard() {
-        return catalog.wildcard(form);
-      }
+  /** SDS is not a full-state type (xds-protocol rule 10). */
+  private record SecretView(Function<String, Optional<Resource>> byName, Supplier<List<Resource>> all)
+      implements TypeView {
+    @Override
+    public Optional<Resource> get(String name) {
+      return byName.apply(name);
+    }
 
-      @Override
-      public boolean fullState() {
-        return false;
-      }
-    };
+    @Override
+    public List<Resource> wildcard() {
+      return all.get();
+    }
+
+    @Override
+    public boolean fullState() {
+      return false;
+    }
   }
 }

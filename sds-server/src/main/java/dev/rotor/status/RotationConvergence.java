@@ -102,7 +102,7 @@ public final class RotationConvergence implements StreamRegistry.Observer {
       if (secrets == null) {
         continue;
       }
-      TypeView view = next.view(TypeUrls.SECRET, s.node());
+      TypeView view = next.view(TypeUrls.SECRET, s.node(), s.caller());
       TreeSet<String> names = new TreeSet<>(secrets.subscribed());
       names.addAll(secrets.resources().keySet());
       if (secrets.wildcard()) {

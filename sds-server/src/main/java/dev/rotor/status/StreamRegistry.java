@@ -364,7 +364,7 @@ public final class StreamRegistry implements XdsEventListener {
     StreamStatus publish() {
       Map<String, TypeStatus> t = new LinkedHashMap<>();
       types.forEach((k, v) -> t.put(k, v.snapshot()));
-      StreamStatus s = new StreamStatus(info.id(), info.kind(), info.peer(), info.node(), openedAt, t);
+      StreamStatus s = new StreamStatus(info.id(), info.kind(), info.caller(), info.node(), openedAt, t);
       published = s;
       return s;
     }

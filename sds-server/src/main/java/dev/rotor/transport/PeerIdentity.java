@@ -21,6 +21,12 @@ public sealed interface PeerIdentity permits PeerIdentity.UnixPeer, PeerIdentity
   String describe();
 
   /**
+   * Checks again what admitted this caller: empty while it still holds, else why not (for the
+   * operator's log).
+   */
+  Optional<String> recheck();
+
+  /**
    * A caller on the Unix domain socket, as the kernel reported it (SO_PEERCRED) when it
    * connected. The UID is what authorization uses; the PID is informative only (it may be 0 if
    * the caller is in a PID namespace this process cannot see).
@@ -30,17 +36,34 @@ public sealed interface PeerIdentity permits PeerIdentity.UnixPeer, PeerIdentity
     public String describe() {
       return "uid=" + uid + " gid=" + gid + " pid=" + pid;
     }
+
+    /** The kernel reported the UID of the process at the other end of this connection; it does not lapse. */
+    @Override
+    public Optional<String> recheck() {
+      return Optional.empty();
+    }
   }
 
-  /** A caller on the mutual-TLS listener, identified by the SPIFFE ID of its verified X.509-SVID. */
-  record SpiffePeer(SpiffeId spiffeId) implements PeerIdentity {
+  /**
+   * A caller on the mutual-TLS listener, identified by the SPIFFE ID of its verified X.509-SVID.
+   *
+   * @param chain what it presented in its handshake, verified again on {@link #recheck()}
+   */
+  record SpiffePeer(SpiffeId spiffeId, VerifiedChain chain) implements PeerIdentity {
     public SpiffePeer {
       requireNonNull(spiffeId, "spiffeId");
+      requireNonNull(chain, "chain");
     }
 
     @Override
     public String describe() {
       return spiffeId.toString();
+    }
+
+    /** Its certificate chain against the bundles and time of now (expired, CA gone, no longer allowed). */
+    @Override
+    public Optional<String> recheck() {
+      return chain.recheck();
     }
   }
 }

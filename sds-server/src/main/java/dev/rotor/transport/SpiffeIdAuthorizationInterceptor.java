@@ -10,10 +10,10 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import io.grpc.Status;
 import io.spiffe.spiffeid.SpiffeId;
-import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
-import java.security.cert.X509Certificate;
+import java.util.Optional;
 import java.util.Set;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -22,30 +22,43 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Hands the mTLS client's SPIFFE ID to services ({@link PeerIdentity#current()}), and checks the
- * allow-list once more per call. {@link SpiffeTrustManager} already refused the handshake of
- * anyone not on the list; this second check keeps a call from being served should the TLS setup
- * ever change (fail closed at the edge that hands out key material).
+ * client once more for every call. {@link SpiffeTrustManager} refused the handshake of anyone not
+ * on the list, but a connection lives long and carries many calls: this check verifies the peer's
+ * chain again against the bundles and time of now ({@link VerifiedChain}), so a certificate that
+ * expired, or whose CA left the bundle, since the handshake gets no new call (fail closed at the
+ * edge that hands out key material).
  */
 final class SpiffeIdAuthorizationInterceptor implements ServerInterceptor {
 
   private static final Logger log = LoggerFactory.getLogger(SpiffeIdAuthorizationInterceptor.class);
 
-  private final Set<SpiffeId> allowedClientIds;
+  /** What a caller whose certificate no longer verifies is told; the reason goes to the log only. */
+  static final Status LAPSED = Status.UNAUTHENTICATED.withDescription(
+      "client certificate no longer valid (expired, or its CA left the trust bundle); reconnect with a current SVID");
 
-  SpiffeIdAuthorizationInterceptor(Set<SpiffeId> allowedClientIds) {
+  private final Set<SpiffeId> allowedClientIds;
+  private final SpiffeTrustManager verifier;
+  private final TcpMtlsServer.Listener listener;
+
+  SpiffeIdAuthorizationInterceptor(Set<SpiffeId> allowedClientIds, SpiffeTrustManager verifier,
+      TcpMtlsServer.Listener listener) {
     this.allowedClientIds = Set.copyOf(requireNonNull(allowedClientIds, "allowedClientIds"));
     if (this.allowedClientIds.isEmpty()) {
       throw new IllegalArgumentException("allowedClientIds: empty (expected: at least one SPIFFE ID)");
     }
+    this.verifier = requireNonNull(verifier, "verifier");
+    this.listener = requireNonNull(listener, "listener");
   }
 
   @Override
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
     String method = call.getMethodDescriptor().getFullMethodName();
+    VerifiedChain chain;
     SpiffeId id;
     try {
-      id = peerSpiffeId(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+      chain = chainOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+      id = SvidCertificates.spiffeIdOf(chain.leaf());
     } catch (CertificateException | SSLPeerUnverifiedException e) {
       log.warn("denied {}: no verified client SVID ({})", method, e.getMessage());
       return Transports.deny(call, "caller has no verified SPIFFE ID");
@@ -54,18 +67,21 @@ final class SpiffeIdAuthorizationInterceptor implements ServerInterceptor {
       log.warn("denied {} to {}: SPIFFE ID not allowed", method, id);
       return Transports.deny(call, "caller " + id + " is not allowed");
     }
-    Context context = Context.current().withValue(PeerContext.PEER_IDENTITY, new SpiffePeer(id));
+    Optional<String> lapsed = chain.recheck();
+    if (lapsed.isPresent()) {
+      log.warn("denied {} to {}: its certificate no longer verifies ({})", method, id, lapsed.get());
+      listener.credentialsLapsed(id);
+      call.close(LAPSED, new Metadata());
+      return new ServerCall.Listener<>() {};
+    }
+    Context context = Context.current().withValue(PeerContext.PEER_IDENTITY, new SpiffePeer(id, chain));
     return Contexts.interceptCall(context, call, headers, next);
   }
 
-  private static SpiffeId peerSpiffeId(SSLSession session) throws CertificateException, SSLPeerUnverifiedException {
+  private VerifiedChain chainOf(SSLSession session) throws CertificateException, SSLPeerUnverifiedException {
     if (session == null) {
       throw new CertificateException("not a TLS connection");
     }
-    Certificate[] chain = session.getPeerCertificates();
-    if (chain.length == 0 || !(chain[0] instanceof X509Certificate leaf)) {
-      throw new CertificateException("no X.509 client certificate");
-    }
-    return SvidCertificates.spiffeIdOf(leaf);
+    return VerifiedChain.of(session, verifier);
   }
 }

@@ -37,13 +37,15 @@ import org.slf4j.LoggerFactory;
  * not on the list.
  *
  * <p>The same checks serve both directions: on a server the allow-list holds the client IDs, on
- * a client the server IDs it expects.
+ * a client the server IDs it expects. A handshake is not the last word: {@link VerifiedChain}
+ * repeats the same checks for every call and open stream, so a peer whose certificate expired or
+ * whose CA left the bundle is refused on a connection it already holds.
  */
 public final class SpiffeTrustManager extends X509ExtendedTrustManager {
 
   private static final Logger log = LoggerFactory.getLogger(SpiffeTrustManager.class);
 
-  private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+  static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
   private static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
   private static final String ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0";
   private static final int KEY_USAGE_DIGITAL_SIGNATURE = 0;
@@ -116,6 +118,16 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
       log.warn("rejected TLS {}: {}", purpose.equals(CLIENT_AUTH) ? "client" : "server", e.getMessage());
       throw e;
     }
+  }
+
+  /** The identities chains are verified against now. */
+  Optional<IdentitySnapshot> identities() {
+    return identities.get();
+  }
+
+  /** The time chains must be valid at now. */
+  java.time.Instant now() {
+    return clock.instant();
   }
 
   /** Verifies a peer chain (leaf first) and returns the peer's SPIFFE ID. */

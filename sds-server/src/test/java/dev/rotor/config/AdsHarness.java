@@ -1,5 +1,6 @@
 package dev.rotor.config;
 
+import dev.rotor.protocol.Caller;
 import dev.rotor.identity.IdentitySnapshot;
 import dev.rotor.protocol.ResourceStore;
 import dev.rotor.protocol.XdsEventListener;
@@ -57,9 +58,9 @@ final class AdsHarness implements AutoCloseable {
     String name = InProcessServerBuilder.generateName();
     try {
       server = InProcessServerBuilder.forName(name).directExecutor()
-          .addService(new AggregatedDiscoveryService(streams, () -> "in-process ADS test peer"))
-          .addService(new ListenerDiscoveryService(streams, () -> "in-process LDS test peer"))
-          .addService(new ClusterDiscoveryService(streams, () -> "in-process CDS test peer"))
+          .addService(new AggregatedDiscoveryService(streams, () -> new Caller.PodLocal("in-process ADS test peer")))
+          .addService(new ListenerDiscoveryService(streams, () -> new Caller.PodLocal("in-process LDS test peer")))
+          .addService(new ClusterDiscoveryService(streams, () -> new Caller.PodLocal("in-process CDS test peer")))
           .build()
           .start();
     } catch (IOException e) {

@@ -88,9 +88,9 @@ class XdsRequestFuzzTest {
     StreamObserver<DeltaDiscoveryRequest> incremental = null;
     if (delta) {
       incremental = streams.openDelta(ads ? StreamInfo.Kind.ADS_DELTA : StreamInfo.Kind.SDS_DELTA, options,
-          call.as(), "fuzz");
+          call.as(), new Caller.PodLocal("fuzz"));
     } else {
-      sotw = streams.openSotw(ads ? StreamInfo.Kind.ADS_SOTW : StreamInfo.Kind.SDS_SOTW, options, call.as(), "fuzz");
+      sotw = streams.openSotw(ads ? StreamInfo.Kind.ADS_SOTW : StreamInfo.Kind.SDS_SOTW, options, call.as(), new Caller.PodLocal("fuzz"));
     }
 
     int steps = data.consumeInt(1, 12);

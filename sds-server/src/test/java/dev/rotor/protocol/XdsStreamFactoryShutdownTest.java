@@ -62,7 +62,7 @@ class XdsStreamFactoryShutdownTest {
   void shutdown_endsOpenStreamsWithUnavailable_andRefusesNewOnes() throws Exception {
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new SecretDiscoveryService(factory, () -> "test")).build().start();
+        .addService(new SecretDiscoveryService(factory, () -> new Caller.PodLocal("test"))).build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     CompletableFuture<Status> first = open();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);

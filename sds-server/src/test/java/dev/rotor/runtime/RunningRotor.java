@@ -3,6 +3,7 @@ package dev.rotor.runtime;
 import dev.rotor.admin.AdminOptions;
 import dev.rotor.gate.GatePolicy;
 import dev.rotor.source.dev.DevCaOptions;
+import dev.rotor.transport.TcpMtlsOptions;
 import dev.rotor.transport.UdsServerOptions;
 import dev.rotor.xds.secret.SecretNaming;
 import io.grpc.ManagedChannel;
@@ -56,11 +57,19 @@ final class RunningRotor implements AutoCloseable {
 
   /** Starts Rotor with the dev CA, a socket under {@code dir} and, if given, a policy file. */
   static RunningRotor start(Path dir, Optional<Path> policy) {
-    Path socket = dir.resolve("sds.sock");
     DevCaOptions dev = new DevCaOptions(TD, List.of(WORKLOAD), Duration.ofHours(1), Duration.ofHours(24),
         Duration.ZERO, Duration.ofHours(1), List.of());
+    return start(dir, policy, dev, Optional.empty());
+  }
+
+  /**
+   * Starts Rotor with this dev CA (its first SPIFFE ID is Rotor's own), a socket under {@code dir},
+   * optionally a policy file and the TCP listener with mutual TLS.
+   */
+  static RunningRotor start(Path dir, Optional<Path> policy, DevCaOptions dev, Optional<TcpMtlsOptions> tcp) {
+    Path socket = dir.resolve("sds.sock");
     ServeConfig config = new ServeConfig(Optional.of(dev), Optional.empty(), Duration.ZERO,
-        GatePolicy.trustDomain(TD), UdsServerOptions.of(socket, Set.of(ownUid())), Optional.empty(),
+        GatePolicy.trustDomain(TD), UdsServerOptions.of(socket, Set.of(ownUid())), tcp,
         SecretNaming.SPIRE_DEFAULTS, false, policy, Duration.ofMillis(100),
         new AdminOptions(Optional.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)), Duration.ofSeconds(30)));
     ServeRuntime runtime = ServeRuntime.start(config);

@@ -1,5 +1,6 @@
 package dev.rotor.status;
 
+import dev.rotor.protocol.Caller;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.Any;
@@ -134,7 +135,7 @@ class RotationConvergenceTest {
   }
 
   private StreamInfo open(long id) {
-    StreamInfo s = new StreamInfo(id, StreamInfo.Kind.SDS_SOTW, "uid=1");
+    StreamInfo s = new StreamInfo(id, StreamInfo.Kind.SDS_SOTW, new Caller.PodLocal("uid=1"));
     registry.streamOpened(s);
     registry.subscriptionChanged(s, TypeUrls.SECRET, Set.of("default"), false);
     return s;
@@ -188,7 +189,7 @@ class RotationConvergenceTest {
     }
 
     @Override
-    public TypeView view(String typeUrl, Node node) {
+    public TypeView view(String typeUrl, Node node, Caller caller) {
       Map<String, Resource> byName = Map.of("default", secret());
       return new TypeView() {
         @Override

@@ -1,5 +1,6 @@
 package dev.rotor.status;
 
+import dev.rotor.protocol.Caller;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.Any;
@@ -22,7 +23,7 @@ class StreamRegistryTest {
 
   private final StreamRegistry registry =
       new StreamRegistry(Clock.fixed(Instant.parse("2030-01-01T00:00:00Z"), ZoneOffset.UTC));
-  private final StreamInfo sds = new StreamInfo(1, StreamInfo.Kind.SDS_SOTW, "uid=101");
+  private final StreamInfo sds = new StreamInfo(1, StreamInfo.Kind.SDS_SOTW, new Caller.PodLocal("uid=101"));
 
   private static Resource secret(String name, String version, String serial) {
     return new Resource(name, version, Any.pack(StringValue.of("key material stand-in")),
@@ -105,7 +106,7 @@ class StreamRegistryTest {
 
   @Test
   void fullStateTypes_forgetWhatAResponseLeavesOut_unsubscribedNamesAreForgotten() {
-    StreamInfo ads = new StreamInfo(2, StreamInfo.Kind.ADS_SOTW, "uid=101");
+    StreamInfo ads = new StreamInfo(2, StreamInfo.Kind.ADS_SOTW, new Caller.PodLocal("uid=101"));
     registry.streamOpened(ads);
     Resource l1 = new Resource("in", "1", Any.pack(StringValue.of("listener")), Optional.empty());
     Resource l2 = new Resource("out", "1", Any.pack(StringValue.of("listener")), Optional.empty());

@@ -66,8 +66,10 @@ class AuthorizationInterceptorsTest {
 
   @Test
   void spiffeId_noTlsSession_isDenied() {
-    ServerInterceptor interceptor =
-        new SpiffeIdAuthorizationInterceptor(Set.of(SpiffeId.parse("spiffe://rotor.test/envoy")));
+    Set<SpiffeId> allowed = Set.of(SpiffeId.parse("spiffe://rotor.test/envoy"));
+    ServerInterceptor interceptor = new SpiffeIdAuthorizationInterceptor(allowed,
+        new SpiffeTrustManager(java.util.Optional::empty, allowed, java.time.Clock.systemUTC()),
+        TcpMtlsServer.Listener.NONE);
 
     assertDenied(() -> call(interceptor, Attributes.EMPTY), "caller has no verified SPIFFE ID");
   }

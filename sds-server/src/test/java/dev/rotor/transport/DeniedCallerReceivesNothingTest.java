@@ -1,5 +1,6 @@
 package dev.rotor.transport;
 
+import dev.rotor.protocol.Caller;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.rotor.config.AggregatedDiscoveryService;
@@ -122,8 +123,8 @@ class DeniedCallerReceivesNothingTest {
         SecretNaming.SPIRE_DEFAULTS), false));
     XdsStreamFactory streams = new XdsStreamFactory(store, pool, XdsEventListener.all(List.of()));
     server = UdsServer.start(UdsServerOptions.of(dir.resolve("sds.sock"), Set.of(allowedUid)), List.of(
-        new SecretDiscoveryService(streams, () -> "test").bindService(),
-        new AggregatedDiscoveryService(streams, () -> "test").bindService()));
+        new SecretDiscoveryService(streams, () -> new Caller.PodLocal("test")).bindService(),
+        new AggregatedDiscoveryService(streams, () -> new Caller.PodLocal("test")).bindService()));
     Recorder recorder = new Recorder();
     channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(server.socketPath().toString()))
         .channelType(EpollDomainSocketChannel.class)

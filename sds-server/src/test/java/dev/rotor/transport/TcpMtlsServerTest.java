@@ -2,9 +2,13 @@ package dev.rotor.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.rotor.identity.IdentitySnapshot;
+import dev.rotor.identity.Pem;
 import dev.rotor.identity.Svid;
+import dev.rotor.identity.TrustBundle;
+import dev.rotor.testing.FakeScheduler;
 import dev.rotor.transport.PeerIdentity.SpiffePeer;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
@@ -14,17 +18,22 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
 import io.spiffe.spiffeid.SpiffeId;
+import io.spiffe.spiffeid.TrustDomain;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
@@ -34,17 +43,20 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class TcpMtlsServerTest {
 
   /** Fixed for the server's trust manager; close to wall time so the JDK's own TLS code agrees. */
   private static final Instant NOW = Instant.now().truncatedTo(ChronoUnit.SECONDS);
   private static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
+  private static final SpiffeId PARTNER_ID = SpiffeId.parse("spiffe://partner.test/envoy");
 
   private final TestCa ca = TestCa.create("rotor.test", NOW);
   private final SpiffeId serverId = SpiffeId.parse("spiffe://rotor.test/rotor");
@@ -54,6 +66,8 @@ class TcpMtlsServerTest {
   private final FakeSecretService service = new FakeSecretService();
   private final List<AutoCloseable> cleanup = new ArrayList<>();
   private final LogCapture rejections = new LogCapture(SpiffeTrustManager.class);
+  /** The server's time; tests move it to make a client certificate expire. */
+  private final FakeScheduler serverTime = new FakeScheduler(NOW);
 
   @AfterEach
   void tearDown() throws Exception {
@@ -70,7 +84,8 @@ class TcpMtlsServerTest {
     DiscoveryResponse response = new Client(valid(envoyId)).fetch(server.port());
 
     assertThat(FakeSecretService.secretName(response)).isEqualTo(FakeSecretService.MARKER);
-    assertThat(service.lastCaller.get()).isEqualTo(new SpiffePeer(envoyId));
+    assertThat(service.lastCaller.get()).isInstanceOfSatisfying(SpiffePeer.class,
+        p -> assertThat(p.spiffeId()).isEqualTo(envoyId));
   }
 
   @Test
@@ -81,7 +96,8 @@ class TcpMtlsServerTest {
     client.protocols = new String[] {"TLSv1.2"};
 
     assertThat(FakeSecretService.secretName(client.fetch(server.port()))).isEqualTo(FakeSecretService.MARKER);
-    assertThat(service.lastCaller.get()).isEqualTo(new SpiffePeer(envoyId));
+    assertThat(service.lastCaller.get()).isInstanceOfSatisfying(SpiffePeer.class,
+        p -> assertThat(p.spiffeId()).isEqualTo(envoyId));
   }
 
   @Test
@@ -160,6 +176,139 @@ class TcpMtlsServerTest {
     }
   }
 
+  // ---- issue 13, finding 2: resumption must never skip the certificate checks ----
+
+  @Test
+  void secondConnectionFromTheSameClientContext_isAFullHandshake_tls13() throws Exception {
+    assertEveryConnectionIsAFullHandshake(new String[] {"TLSv1.3"});
+  }
+
+  @Test
+  void secondConnectionFromTheSameClientContext_isAFullHandshake_tls12() throws Exception {
+    assertEveryConnectionIsAFullHandshake(new String[] {"TLSv1.2"});
+  }
+
+  /**
+   * A JDK client offers to resume (session ticket or session id) on every new connection to the
+   * same host and port from one context; a full handshake is one where the client checks the
+   * server's certificate again.
+   */
+  private void assertEveryConnectionIsAFullHandshake(String[] protocols) throws Exception {
+    TcpMtlsServer server = start(Set.of(envoyId));
+    Client client = new Client(valid(envoyId));
+    client.protocols = protocols;
+
+    for (int i = 1; i <= 3; i++) {
+      client.fetch(server.port());
+      assertThat(client.serverChecks).as("server certificate checks after connection " + i).hasValue(i);
+    }
+  }
+
+  /**
+   * OpenSSL (like BoringSSL, Envoy's) offers a TLS 1.2 session ticket and requires the ticket a
+   * server promises: the handshake must complete, and the session id it got must not be resumed.
+   */
+  @Test
+  void opensslTls12Client_completesEveryHandshake_andNeverResumes(@TempDir Path dir) throws Exception {
+    Optional<Path> openssl = onPath("openssl");
+    assumeTrue(openssl.isPresent(), "openssl is not installed");
+    TcpMtlsServer server = start(Set.of(envoyId));
+    Svid svid = valid(envoyId);
+    Files.write(dir.resolve("client.pem"), Pem.certificates(svid.chain()));
+    Files.write(dir.resolve("client.key"), Pem.privateKey(svid.privateKey()));
+    Files.write(dir.resolve("ca.pem"), Pem.certificates(List.of(ca.certificate)));
+    Path session = dir.resolve("session.pem");
+
+    String first = sClient(openssl.get(), dir, server.port(), "-sess_out", session.toString());
+    assertThat(first).as("first handshake").contains("New, TLSv1.2");
+    assertThat(session).as("the session OpenSSL would resume").isNotEmptyFile();
+    for (int i = 2; i <= 3; i++) {
+      assertThat(sClient(openssl.get(), dir, server.port(), "-sess_in", session.toString()))
+          .as("handshake %d offering the first session", i).contains("New, TLSv1.2").doesNotContain("Reused");
+    }
+  }
+
+  private static String sClient(Path openssl, Path dir, int port, String... more) throws Exception {
+    List<String> command = new ArrayList<>(List.of(openssl.toString(), "s_client", "-connect", "127.0.0.1:" + port,
+        "-tls1_2", "-alpn", "h2", "-cert", dir.resolve("client.pem").toString(), "-key",
+        dir.resolve("client.key").toString(), "-CAfile", dir.resolve("ca.pem").toString()));
+    command.addAll(List.of(more));
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
+        new java.io.File("/dev/null"))).start();
+    byte[] out = p.getInputStream().readAllBytes(); // s_client ends when the handshake is done and stdin is empty
+    if (!p.waitFor(10, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("openssl s_client did not finish within 10 s");
+    }
+    return new String(out, java.nio.charset.StandardCharsets.ISO_8859_1);
+  }
+
+  private static Optional<Path> onPath(String program) {
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+      Path candidate = Path.of(dir, program);
+      if (Files.isExecutable(candidate)) {
+        return Optional.of(candidate);
+      }
+    }
+    return Optional.empty();
+  }
+
+  @Test
+  void clientWhoseCertificateExpired_cannotResumeTheSessionOfItsEarlierConnection() throws Exception {
+    TcpMtlsServer server = start(Set.of(envoyId));
+    Svid shortLived = ca.issue(envoyId, NOW.minusSeconds(60), NOW.plusSeconds(30));
+    Client client = new Client(shortLived);
+    client.fetch(server.port());
+
+    serverTime.advance(Duration.ofSeconds(90)); // the client's certificate expired 60 s ago
+
+    assertThatThrownBy(() -> client.fetch(server.port())).isInstanceOf(StatusRuntimeException.class);
+    assertThat(service.fetches).as("calls served").hasValue(1);
+  }
+
+  @Test
+  void clientWhoseCaLeftTheBundle_cannotResumeTheSessionOfItsEarlierConnection() throws Exception {
+    TcpMtlsServer server = start(Set.of(PARTNER_ID));
+    Client client = partnerClient();
+    client.fetch(server.port());
+
+    serverIdentities.set(Optional.of(TestCa.snapshot(valid(serverId), ca.bundle()))); // federation ended
+
+    assertThatThrownBy(() -> client.fetch(server.port())).isInstanceOf(StatusRuntimeException.class);
+    assertThat(service.fetches).as("calls served").hasValue(1);
+  }
+
+  @Test
+  void newCallOnAnOpenConnection_afterTheClientCertificateExpired_isRefused() throws Exception {
+    TcpMtlsServer server = start(Set.of(envoyId));
+    Client client = new Client(ca.issue(envoyId, NOW.minusSeconds(60), NOW.plusSeconds(30)));
+    client.reuseChannel = true;
+    client.fetch(server.port());
+
+    serverTime.advance(Duration.ofSeconds(90));
+
+    assertThatThrownBy(() -> client.fetch(server.port()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
+    assertThat(client.serverChecks).as("one handshake: the same connection").hasValue(1);
+    assertThat(service.fetches).as("calls served").hasValue(1);
+  }
+
+  @Test
+  void newCallOnAnOpenConnection_afterItsCaLeftTheBundle_isRefused() throws Exception {
+    TcpMtlsServer server = start(Set.of(PARTNER_ID));
+    Client client = partnerClient();
+    client.reuseChannel = true;
+    client.fetch(server.port());
+
+    serverIdentities.set(Optional.of(TestCa.snapshot(valid(serverId), ca.bundle())));
+
+    assertThatThrownBy(() -> client.fetch(server.port()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
+    assertThat(service.fetches).as("calls served").hasValue(1);
+  }
+
   @Test
   void options_listenAddress_bracketsIpv6() {
     assertThat(new TcpMtlsOptions("::1", 8443, Set.of(envoyId)).listenAddress()).isEqualTo("[::1]:8443");
@@ -185,9 +334,21 @@ class TcpMtlsServerTest {
     assertThat(rejections.messages()).anySatisfy(m -> assertThat(m).startsWith("rejected TLS client: ").contains(reason));
   }
 
+  /**
+   * A client of the federated trust domain partner.test, whose bundle the server holds until the
+   * test removes it.
+   */
+  private Client partnerClient() {
+    TestCa partner = TestCa.create("partner.test", NOW);
+    serverIdentities.set(Optional.of(TestCa.snapshot(valid(serverId), ca.bundle(), partner.bundle())));
+    Client client = new Client(partner.issue(PARTNER_ID, NOW.minusSeconds(60), NOW.plusSeconds(3600)));
+    client.trustBundles = List.of(ca.bundle(), partner.bundle());
+    return client;
+  }
+
   private TcpMtlsServer start(Set<SpiffeId> allowed) throws TransportStartException {
     TcpMtlsServer server = TcpMtlsServer.start(
-        new TcpMtlsOptions("127.0.0.1", 0, allowed), serverIdentities::get, List.of(service.bindService()), CLOCK);
+        new TcpMtlsOptions("127.0.0.1", 0, allowed), serverIdentities::get, List.of(service.bindService()), serverTime.clock());
     cleanup.add(server);
     return server;
   }
@@ -197,39 +358,57 @@ class TcpMtlsServerTest {
   }
 
   /**
-   * A test client on a fresh TLS context (so no session is resumed) that presents {@code svid}
-   * (none if null) and accepts only the server ID, verified against the test CA.
+   * A test client that presents {@code svid} (none if null) and accepts only the server ID,
+   * verified against the test CA (or {@link #trustBundles}). Its TLS context is built once, so a
+   * later connection may offer to resume an earlier session, as a real client's would; each
+   * {@link #fetch} opens a new connection unless {@link #reuseChannel}.
    */
   private final class Client {
     final AtomicReference<X509Certificate> serverLeaf = new AtomicReference<>();
+    /** How often this client checked a server certificate: once per full handshake, never on resumption. */
+    final AtomicInteger serverChecks = new AtomicInteger();
     private final Svid svid;
     String[] protocols = {"TLSv1.3", "TLSv1.2"};
+    List<TrustBundle> trustBundles;
+    boolean reuseChannel;
+    private SslContext tls;
+    private ManagedChannel channel;
 
     Client(Svid svid) {
       this.svid = svid;
     }
 
     DiscoveryResponse fetch(int port) throws Exception {
-      IdentitySnapshot view = svid == null
-          ? IdentitySnapshot.of(List.of(), Map.of(ca.trustDomain, ca.bundle()))
-          : TestCa.snapshot(svid, ca.bundle());
-      SslContextBuilder tls = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
-          .protocols(protocols)
-          .trustManager(new RecordingTrustManager(
-              new SpiffeTrustManager(() -> Optional.of(view), Set.of(serverId), CLOCK), serverLeaf));
-      if (svid != null) {
-        tls.keyManager(new SvidKeyManager(() -> Optional.of(view)));
+      if (channel == null || !reuseChannel) {
+        channel = NettyChannelBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+            .sslContext(tls())
+            .build();
+        ManagedChannel c = channel;
+        cleanup.add(() -> {
+          c.shutdownNow();
+          c.awaitTermination(5, TimeUnit.SECONDS);
+        });
       }
-      ManagedChannel channel = NettyChannelBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
-          .sslContext(tls.build())
-          .build();
-      cleanup.add(() -> {
-        channel.shutdownNow();
-        channel.awaitTermination(5, TimeUnit.SECONDS);
-      });
       return SecretDiscoveryServiceGrpc.newBlockingStub(channel)
           .withDeadlineAfter(10, TimeUnit.SECONDS)
           .fetchSecrets(DiscoveryRequest.newBuilder().addResourceNames("default").build());
+    }
+
+    private SslContext tls() throws Exception {
+      if (tls == null) {
+        Map<TrustDomain, TrustBundle> bundles = new java.util.HashMap<>();
+        (trustBundles == null ? List.of(ca.bundle()) : trustBundles).forEach(b -> bundles.put(b.trustDomain(), b));
+        IdentitySnapshot view = IdentitySnapshot.of(svid == null ? List.of() : List.of(svid), bundles);
+        SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
+            .protocols(protocols)
+            .trustManager(new RecordingTrustManager(
+                new SpiffeTrustManager(() -> Optional.of(view), Set.of(serverId), CLOCK), serverLeaf, serverChecks));
+        if (svid != null) {
+          b.keyManager(new SvidKeyManager(() -> Optional.of(view)));
+        }
+        tls = b.build();
+      }
+      return tls;
     }
   }
 
@@ -237,26 +416,32 @@ class TcpMtlsServerTest {
   private static final class RecordingTrustManager extends X509ExtendedTrustManager {
     private final SpiffeTrustManager delegate;
     private final AtomicReference<X509Certificate> serverLeaf;
+    private final AtomicInteger checks;
 
-    RecordingTrustManager(SpiffeTrustManager delegate, AtomicReference<X509Certificate> serverLeaf) {
+    RecordingTrustManager(SpiffeTrustManager delegate, AtomicReference<X509Certificate> serverLeaf,
+        AtomicInteger checks) {
       this.delegate = delegate;
       this.serverLeaf = serverLeaf;
+      this.checks = checks;
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+      checks.incrementAndGet();
       delegate.checkServerTrusted(chain, authType, engine);
       serverLeaf.set(chain[0]);
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+      checks.incrementAndGet();
       delegate.checkServerTrusted(chain, authType, socket);
       serverLeaf.set(chain[0]);
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      checks.incrementAndGet();
       delegate.checkServerTrusted(chain, authType);
       serverLeaf.set(chain[0]);
     }

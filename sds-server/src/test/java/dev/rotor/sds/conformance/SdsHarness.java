@@ -1,5 +1,6 @@
 package dev.rotor.sds.conformance;
 
+import dev.rotor.protocol.Caller;
 import dev.rotor.identity.IdentitySnapshot;
 import dev.rotor.protocol.ResourceStore;
 import dev.rotor.protocol.XdsEventListener;
@@ -51,7 +52,7 @@ final class SdsHarness implements AutoCloseable {
     String name = InProcessServerBuilder.generateName();
     try {
       server = InProcessServerBuilder.forName(name).directExecutor()
-          .addService(new SecretDiscoveryService(streams, () -> "in-process test peer"))
+          .addService(new SecretDiscoveryService(streams, () -> new Caller.PodLocal("in-process test peer")))
           .build()
           .start();
     } catch (IOException e) {

@@ -10,6 +10,7 @@ import dev.rotor.xds.CertificateInfo;
 import dev.rotor.xds.Resource;
 import dev.rotor.xds.ResourceVersions;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -37,6 +38,11 @@ public final class SecretCatalog {
   private final String snapshotVersion;
   private final Map<ValidationForm, Map<String, Resource>> byForm;
   private final Map<ValidationForm, List<Resource>> wildcardByForm;
+  /**
+   * name → the SPIFFE ID whose private key the secret of that name carries, for every secret that
+   * carries one (each SVID by its ID, and the default-SVID alias). Any other name is a bundle.
+   */
+  private final Map<String, String> keyHolders;
 
   private SecretCatalog(String snapshotVersion, Map<String, Resource> plain, List<Resource> plainWildcard) {
     this.snapshotVersion = snapshotVersion;
@@ -46,13 +52,15 @@ public final class SecretCatalog {
       byForm.put(f, plain);
       wildcardByForm.put(f, plainWildcard);
     }
+    this.keyHolders = Map.of();
   }
 
   private SecretCatalog(String snapshotVersion, Map<ValidationForm, Map<String, Resource>> byForm,
-      Map<ValidationForm, List<Resource>> wildcardByForm) {
+      Map<ValidationForm, List<Resource>> wildcardByForm, Map<String, String> keyHolders) {
     this.snapshotVersion = snapshotVersion;
     this.byForm = byForm;
     this.wildcardByForm = wildcardByForm;
+    this.keyHolders = keyHolders;
   }
 
   public static SecretCatalog build(IdentitySnapshot snapshot, SecretNaming naming) {
@@ -83,6 +91,9 @@ public final class SecretCatalog {
       }
     }
     snapshot.defaultSvid().ifPresent(s -> certs.put(naming.defaultSvidName(), certificate(naming.defaultSvidName(), s)));
+    // Every secret with a key is in certs, and only there: what a caller may hold follows from it.
+    Map<String, String> keyHolders = new LinkedHashMap<>();
+    certs.forEach((name, r) -> keyHolders.put(name, r.certificate().orElseThrow().spiffeId()));
 
     for (ValidationForm form : ValidationForm.values()) {
       Map<String, Resource> names = new LinkedHashMap<>();
@@ -109,7 +120,7 @@ public final class SecretCatalog {
       byForm.put(form, Collections.unmodifiableMap(names));
       wildcard.put(form, List.copyOf(wild));
     }
-    return new SecretCatalog(snapshot.version(), byForm, wildcard);
+    return new SecretCatalog(snapshot.version(), byForm, wildcard, Map.copyOf(keyHolders));
   }
 
   /** The secret with this name, in this validation form, if the snapshot has it. */
@@ -123,6 +134,32 @@ public final class SecretCatalog {
    */
   public List<Resource> wildcard(ValidationForm form) {
     return wildcardByForm.get(form);
+  }
+
+  /**
+   * As {@link #get(String, ValidationForm)}, for a caller entitled to the private key of {@code
+   * keyHolder} only: a secret that carries another SPIFFE ID's key is not there for it, whatever
+   * name it is asked by ({@code default} included). Bundles are public: every one is there.
+   */
+  public Optional<Resource> get(String name, ValidationForm form, SpiffeId keyHolder) {
+    return mayHold(name, keyHolder) ? get(name, form) : Optional.empty();
+  }
+
+  /** As {@link #wildcard(ValidationForm)}, cut to what a caller entitled to {@code keyHolder}'s key may receive. */
+  public List<Resource> wildcard(ValidationForm form, SpiffeId keyHolder) {
+    List<Resource> all = wildcardByForm.get(form);
+    List<Resource> out = new ArrayList<>(all.size());
+    for (Resource r : all) {
+      if (mayHold(r.name(), keyHolder)) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  private boolean mayHold(String name, SpiffeId keyHolder) {
+    String holder = keyHolders.get(name);
+    return holder == null || holder.equals(keyHolder.toString());
   }
 
   /** All names served in this form, for diagnostics. */

@@ -13,6 +13,7 @@ import dev.rotor.xds.Resource;
 import dev.rotor.xds.ResourceVersions;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SPIFFECertValidatorConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -40,6 +41,27 @@ class SecretCatalogTest {
 
     assertThat(catalog.names(ValidationForm.SPIFFE_VALIDATOR)).containsExactlyInAnyOrder(
         "default", WORKLOAD, OTHER, "ROOTCA", "ALL", "spiffe://example.org", "spiffe://partner.test");
+  }
+
+  @Test
+  void forOneKeyHolder_onlyItsOwnKeyIsThere_byAnyName_andEveryBundle() {
+    SecretCatalog catalog = SecretCatalog.build(snapshot, SecretNaming.SPIRE_DEFAULTS);
+    SpiffeId otherId = SpiffeId.parse(OTHER);
+    SpiffeId workloadId = SpiffeId.parse(WORKLOAD);
+
+    for (ValidationForm form : ValidationForm.values()) {
+      assertThat(catalog.get(WORKLOAD, form, otherId)).as("another SVID, in %s", form).isEmpty();
+      assertThat(catalog.get("default", form, otherId)).as("default is the first SVID, not other's").isEmpty();
+      assertThat(catalog.get(OTHER, form, otherId)).isPresent();
+      assertThat(catalog.get("default", form, workloadId)).as("default resolves to the caller's own SVID").isPresent();
+      assertThat(catalog.get("spiffe://partner.test", form, otherId)).isPresent();
+      assertThat(catalog.wildcard(form, otherId)).extracting(Resource::name)
+          .containsExactlyInAnyOrder(OTHER, "spiffe://example.org", "spiffe://partner.test");
+    }
+    assertThat(catalog.get("ROOTCA", ValidationForm.SPIFFE_VALIDATOR, otherId)).isPresent();
+    assertThat(catalog.get("ALL", ValidationForm.SPIFFE_VALIDATOR, otherId)).isPresent();
+    assertThat(catalog.wildcard(ValidationForm.SPIFFE_VALIDATOR, SpiffeId.parse("spiffe://example.org/nobody")))
+        .extracting(Resource::name).containsExactlyInAnyOrder("spiffe://example.org", "spiffe://partner.test");
   }
 
   @Test
