@@ -104,6 +104,8 @@ public final class ServeRuntime implements AutoCloseable {
   // Guarded by "this": the inputs of the served state, combined by republish().
   private SecretCatalog catalog = SecretCatalog.EMPTY;
   private Optional<PolicyResources> policyResources = Optional.empty();
+  /** Policy version and SVID lifetime last warned about (guarded by this). */
+  private String connectionWarningKey = "";
   private long identityChangedAt = System.nanoTime();
   private Optional<SpiffeId> lastOwnId = Optional.empty();
   private IdentitySource source;
@@ -278,6 +280,34 @@ public final class ServeRuntime implements AutoCloseable {
         new SecretState(gen, changedAtNanos, catalog, config.spiffeValidationDisabled()), policyResources, lastOwnId);
     convergence.beforePublish(next); // before: no stream can have seen it yet
     store.publish(next);
+    warnIfConnectionsOutliveCertificates();
+  }
+
+  /**
+   * Warns (once per policy version and SVID lifetime) when the policy lets a connection live
+   * longer than half the lifetime of the SVIDs served: then a TLS connection can outlive the
+   * certificate it was made with (docs/policy.md, "Connection lifetime").
+   */
+  private void warnIfConnectionsOutliveCertificates() {
+    IdentitySnapshot identities = served.get();
+    if (policyResources.isEmpty() || identities == null || identities.svids().isEmpty()) {
+      return;
+    }
+    Policy policy = policyResources.get().policy();
+    java.time.Duration shortest = identities.svids().stream()
+        .map(s -> java.time.Duration.between(s.notBefore(), s.notAfter()))
+        .min(java.time.Duration::compareTo).orElseThrow();
+    String key = policy.contentVersion() + "/" + shortest.toSeconds();
+    if (policy.maxConnectionDuration().compareTo(shortest.dividedBy(2)) > 0 && !key.equals(connectionWarningKey)) {
+      connectionWarningKey = key;
+      log.atWarn()
+          .addKeyValue("policy_version", policy.contentVersion())
+          .addKeyValue("max_connection_duration", policy.maxConnectionDuration().toString())
+          .addKeyValue("svid_lifetime", shortest.toString())
+          .log("the policy's maxConnectionDuration is longer than half the SVID lifetime: a TLS connection can"
+              + " outlive the certificate it was made with; set maxConnectionDuration to at most "
+              + shortest.dividedBy(2).toSeconds() + "s");
+    }
   }
 
   private void startPolicyWatcher(java.nio.file.Path file) {

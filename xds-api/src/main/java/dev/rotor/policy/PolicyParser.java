@@ -7,6 +7,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.common.net.HostAndPort;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -40,7 +41,7 @@ public final class PolicyParser {
   /** Aliases of lists or mappings allowed in one file; a policy has no real use for more. */
   public static final int MAX_ALIASES = 16;
 
-  static final List<String> TOP_KEYS = List.of("version", "trustDomain", "workloads");
+  static final List<String> TOP_KEYS = List.of("version", "trustDomain", "maxConnectionDuration", "workloads");
   static final List<String> WORKLOAD_KEYS = List.of("name", "match", "inbound", "outbound");
   static final List<String> MATCH_KEYS = List.of("nodeIds", "spiffeIds");
   static final List<String> UPSTREAM_KEYS = List.of("name", "port", "address", "spiffeIds");
@@ -142,13 +143,19 @@ public final class PolicyParser {
           .map(TrustDomain::parse);
     }
     trustDomainRule = new TrustDomainRule(trustDomain);
+    Optional<Duration> maxConnectionDuration = Optional.of(Policy.DEFAULT_MAX_CONNECTION_DURATION);
+    if (m.containsKey("maxConnectionDuration")) {
+      maxConnectionDuration = r.checked(m.get("maxConnectionDuration"), "maxConnectionDuration", "a duration such as 30s",
+              PolicyValues::maxConnectionDuration)
+          .flatMap(PolicyValues::parseDuration);
+    }
     Optional<List<Workload>> workloads = r.required(m, "workloads", node, "", "a list of workloads")
         .flatMap(n -> workloads(n, "workloads"));
     if (r.errorCount() > 0) {
       return Optional.empty();
     }
     try {
-      return Optional.of(Policy.of(version.getAsInt(), trustDomain, workloads.get()));
+      return Optional.of(Policy.of(version.getAsInt(), trustDomain, workloads.get(), maxConnectionDuration.get()));
     } catch (IllegalArgumentException e) {
       // The checks above mirror the model's invariants; reaching this means they drifted apart.
       r.error(node, "", e.getMessage());

@@ -64,7 +64,7 @@ class PolicyParserTest {
         Arguments.of("duplicate-workload-name.yaml", List.of(
             "policy.yaml:5: workloads[1].name: \"backend\" is already used by workloads[0].name (expected a unique workload name)")),
         Arguments.of("empty-document.yaml", List.of(
-            "policy.yaml: empty document (expected a mapping with keys version, trustDomain, workloads)")),
+            "policy.yaml: empty document (expected a mapping with keys version, trustDomain, maxConnectionDuration, workloads)")),
         Arguments.of("empty-from.yaml", List.of(
             "policy.yaml:11: workloads[0].inbound.rules[0].from: empty list (expected at least one peer: spiffeId, trustDomain or spiffeIdPrefix)")),
         Arguments.of("empty-match.yaml", List.of(
@@ -94,7 +94,7 @@ class PolicyParserTest {
         Arguments.of("no-workloads.yaml", List.of(
             "policy.yaml:2: workloads: empty list (expected at least one workload)")),
         Arguments.of("not-a-mapping.yaml", List.of(
-            "policy.yaml:1: got a list (expected a mapping with keys version, trustDomain, workloads)")),
+            "policy.yaml:1: got a list (expected a mapping with keys version, trustDomain, maxConnectionDuration, workloads)")),
         Arguments.of("paths-on-tcp.yaml", List.of(
             "policy.yaml:12: workloads[0].inbound.rules[0].paths: not allowed with protocol tcp (expected protocol http; a tcp listener cannot enforce methods or paths, and Rotor never drops a condition it cannot enforce)")),
         Arguments.of("port-not-integer.yaml", List.of(
