@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -284,6 +286,57 @@ class PolicyParserTest {
     assertThatThrownBy(() -> PolicyParser.parse("policy.yaml", big))
         .isInstanceOf(PolicyException.class)
         .hasMessage("policy.yaml: file too large (expected at most 1048576 code points)");
+  }
+
+  /**
+   * Issue 13, finding 9: 3,000 nested lists (6 KB) threw StackOverflowError out of the parser, which
+   * killed rotor serve's policy watcher. Every nesting style is refused with an error instead; the
+   * deepest one also runs on a thread with a small stack, where the finding's 3,000 levels overflowed.
+   */
+  @ParameterizedTest
+  @MethodSource("deeplyNested")
+  void deeplyNestedDocument_isRefusedWithAnError_notAStackOverflow(String style, String text) throws Exception {
+    CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+    Thread t = new Thread(null, () -> {
+      try {
+        PolicyParser.parse("policy.yaml", text);
+        thrown.complete(null);
+      } catch (Throwable e) {
+        thrown.complete(e);
+      }
+    }, "small-stack-parse", 256 * 1024);
+    t.start();
+
+    assertThat(thrown.get(30, TimeUnit.SECONDS)).as(style)
+        .isInstanceOf(PolicyException.class)
+        .hasMessageStartingWith("policy.yaml:")
+        .hasMessageContaining("nested more than " + PolicyParser.MAX_NESTING_DEPTH
+            + " levels deep (expected at most " + PolicyParser.MAX_NESTING_DEPTH + " levels of lists and mappings;"
+            + " a policy needs fewer than 10)");
+  }
+
+  static Stream<Arguments> deeplyNested() {
+    int levels = 3_000;
+    StringBuilder block = new StringBuilder("version: 1\nworkloads:\n");
+    for (int i = 0; i < 200; i++) {
+      block.append(" ".repeat(i)).append("-\n");
+    }
+    return Stream.of(
+        Arguments.of("flow lists", "version: 1\nworkloads: " + "[".repeat(levels) + "]".repeat(levels) + "\n"),
+        Arguments.of("flow mappings", "version: 1\nworkloads: " + "{a: ".repeat(levels) + "}".repeat(levels) + "\n"),
+        Arguments.of("block lists on one line", "version: 1\nworkloads: \n" + "- ".repeat(levels) + "x\n"),
+        Arguments.of("block lists, one per line", block.toString()),
+        Arguments.of("100,000 levels", "[".repeat(100_000) + "]".repeat(100_000)));
+  }
+
+  @Test
+  void nestingAtTheLimit_isNotRefusedForItsDepth() {
+    int levels = PolicyParser.MAX_NESTING_DEPTH - 1; // plus the top-level mapping
+    String text = "version: 1\nworkloads: " + "[".repeat(levels) + "]".repeat(levels) + "\n";
+
+    assertThatThrownBy(() -> PolicyParser.parse("policy.yaml", text))
+        .isInstanceOf(PolicyException.class)
+        .hasMessageNotContaining("nested more than");
   }
 
   @Test
