@@ -272,7 +272,7 @@ public final class ServeRuntime implements AutoCloseable {
       public void onRejected(List<PolicyError> errors) {
         policyRejections.incrementAndGet();
       }
-    });
+    }, clock);
     Policy first;
     try {
       first = policyWatcher.start();
@@ -326,7 +326,9 @@ public final class ServeRuntime implements AutoCloseable {
     if (config.policyFile().isPresent() && servedPolicyVersion.isEmpty()) {
       return Optional.of("--policy " + config.policyFile().get() + ": no valid policy in force");
     }
-    return Optional.empty();
+    // A watcher that stopped serves a policy that no longer follows the file (finding 9).
+    PolicyWatcher w = policyWatcher;
+    return w == null ? Optional.empty() : w.problem();
   }
 
   private Optional<StatusReport.PolicyInfo> policyInfo() {

@@ -43,6 +43,19 @@ class PolicyCommandsTest {
     assertThat(r.err().lines().filter(l -> l.startsWith(bad.toString())).count()).isGreaterThanOrEqualTo(3);
   }
 
+  /** Issue 13, finding 9: this printed a StackOverflowError's stack trace. */
+  @Test
+  void check_deeplyNestedPolicy_printsOneError_notAStackTrace_exit1() throws Exception {
+    Path deep = dir.resolve("deep.yaml");
+    Files.writeString(deep, "version: 1\nworkloads: " + "[".repeat(3_000) + "]".repeat(3_000) + "\n");
+
+    Result r = run("policy", "check", deep.toString());
+
+    assertThat(r.status()).as(r.err()).isEqualTo(1);
+    assertThat(r.err()).isEqualTo(deep + ":2: nested more than 64 levels deep (expected at most 64 levels of lists and"
+        + " mappings; a policy needs fewer than 10)\n" + deep + ": 1 error\n");
+  }
+
   @Test
   void check_missingFile_isBadInput_exit2() {
     Result r = run("policy", "check", dir.resolve("nope.yaml").toString());
