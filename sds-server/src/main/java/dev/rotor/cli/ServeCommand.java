@@ -137,6 +137,16 @@ public final class ServeCommand implements Callable<Integer> {
           + " --svid-ttl with --dev when that is shorter).")
   Duration readyExpiryMargin;
 
+  @Option(names = "--admin-request-timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "5s",
+      description = "Admin endpoint: close a connection that has not sent its whole request within this time"
+          + " (default: ${DEFAULT-VALUE}; slow clients never hold a thread).")
+  Duration adminRequestTimeout;
+
+  @Option(names = "--admin-max-connections", paramLabel = "N", defaultValue = "64",
+      description = "Admin endpoint: connections open at once (default: ${DEFAULT-VALUE}); at the limit the oldest"
+          + " connection still sending its request is closed to admit a new one.")
+  int adminMaxConnections;
+
   @Mixin
   LoggingOptions logging = new LoggingOptions();
 

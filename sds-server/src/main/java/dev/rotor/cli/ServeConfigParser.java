@@ -2,6 +2,7 @@ package dev.rotor.cli;
 
 import dev.rotor.admin.AdminOptions;
 import dev.rotor.gate.GatePolicy;
+import dev.rotor.http.HttpLimits;
 import dev.rotor.runtime.ServeConfig;
 import dev.rotor.source.dev.DevCaOptions;
 import dev.rotor.source.workload.WorkloadApiAddress;
@@ -116,8 +117,9 @@ final class ServeConfigParser {
       throw UsageException.of("--ready-expiry-margin", Durations.format(margin) + " is not below half of --svid-ttl ("
           + Durations.format(dev.get().svidTtl()) + "), so Rotor would never be ready (expected: a smaller margin)");
     }
+    HttpLimits http = adminLimits(c);
     if (c.adminAddress.equalsIgnoreCase("off")) {
-      return new AdminOptions(Optional.empty(), margin);
+      return new AdminOptions(Optional.empty(), margin, http);
     }
     Matcher m = HOST_PORT.matcher(c.adminAddress);
     if (!m.matches()) {
@@ -130,10 +132,23 @@ final class ServeConfigParser {
     }
     String host = m.group(1).startsWith("[") ? m.group(1).substring(1, m.group(1).length() - 1) : m.group(1);
     try {
-      return new AdminOptions(Optional.of(new InetSocketAddress(InetAddress.getByName(host), port)), margin);
+      return new AdminOptions(Optional.of(new InetSocketAddress(InetAddress.getByName(host), port)), margin, http);
     } catch (UnknownHostException e) {
       throw UsageException.of("--admin-address", "unknown host \"" + host + "\" (expected an IP address such as 127.0.0.1)");
     }
+  }
+
+  private static HttpLimits adminLimits(ServeCommand c) {
+    if (c.adminRequestTimeout.compareTo(Duration.ofMillis(100)) < 0
+        || c.adminRequestTimeout.compareTo(Duration.ofMinutes(1)) > 0) {
+      throw UsageException.of("--admin-request-timeout", Durations.format(c.adminRequestTimeout)
+          + " (expected: between 100ms and 1m; probes send their request at once)");
+    }
+    if (c.adminMaxConnections < 4 || c.adminMaxConnections > 10_000) {
+      throw UsageException.of("--admin-max-connections", c.adminMaxConnections + " (expected: between 4 and 10000)");
+    }
+    HttpLimits d = AdminOptions.defaultHttpLimits();
+    return new HttpLimits(c.adminRequestTimeout, d.responseTimeout(), c.adminMaxConnections, d.handlerThreads());
   }
 
   /** --helper-config: the file writer inside serve, validated like rotor write-certs' --config. */

@@ -205,8 +205,12 @@ public final class ServeRuntime implements AutoCloseable {
     source.start(metrics.countingUpdates(gate));
     if (config.admin().address().isPresent()) {
       try {
-        admin = AdminServer.start(config.admin().address().get(), readiness, metrics, new StatusReport(
+        admin = AdminServer.start(config.admin().address().get(), config.admin().http(), readiness, metrics, new StatusReport(
             RotorMain.version(), clock, gate::status, streamRegistry::streams, this::policyInfo, readiness::check));
+        AdminServer a = admin;
+        metrics.registerCounter("rotor_admin_refusals_total", "Admin HTTP connections closed by a limit, by reason:"
+            + " request_timeout, response_timeout, connection_limit, request_too_large, bad_request",
+            "reason", () -> RotorMetrics.byLowerCaseName(a.refusals()));
       } catch (IOException e) {
         throw UsageException.of("--admin-address", "cannot listen on " + config.admin().address().get() + " ("
             + e.getMessage() + "); choose another address or port, or off");

@@ -56,6 +56,8 @@ class ServeCommandTest {
       "unknown flag             | --dev --frobnicate                              | Unknown option: '--frobnicate'",
       "bad admin address        | --dev --admin-address nowhere                   | --admin-address: \"nowhere\" (expected HOST:PORT",
       "bad admin port           | --dev --admin-address 127.0.0.1:99999           | --admin-address: port 99999",
+      "admin timeout too long   | --dev --admin-request-timeout 5m                | --admin-request-timeout: 5m (expected: between 100ms and 1m",
+      "admin connections 0      | --dev --admin-max-connections 0                 | --admin-max-connections: 0 (expected: between 4 and 10000)",
       "bad log format           | --dev --log-format xml                          | --log-format: \"xml\" (expected: json or text)",
       "bad log level            | --dev --log-level loud                          | --log-level: \"loud\" (expected one of: error",
       "margin never ready       | --dev --svid-ttl 1m --ready-expiry-margin 30s   | --ready-expiry-margin: 30s is not below half of --svid-ttl",
