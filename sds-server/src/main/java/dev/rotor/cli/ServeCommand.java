@@ -95,8 +95,23 @@ public final class ServeCommand implements Callable<Integer> {
   String socketMode;
 
   @Option(names = "--allowed-uid", paramLabel = "UID",
-      description = "UIDs allowed to connect to the socket (repeatable; default: Rotor's own UID). Others get PERMISSION_DENIED.")
+      description = "UIDs allowed to connect to the socket (repeatable; default: Rotor's own UID). Connections from"
+          + " other UIDs are closed at once, before any call.")
   List<String> allowedUids = new ArrayList<>();
+
+  @Option(names = "--max-connections", paramLabel = "N", defaultValue = "512",
+      description = "Connections to the socket open at once, all UIDs together (default: ${DEFAULT-VALUE}); more are"
+          + " closed at once. A UID that is not allowed is always closed at once.")
+  int maxConnections;
+
+  @Option(names = "--max-connections-per-uid", paramLabel = "N", defaultValue = "256",
+      description = "Connections to the socket open at once from one allowed UID (default: ${DEFAULT-VALUE}).")
+  int maxConnectionsPerUid;
+
+  @Option(names = "--max-streams-per-connection", paramLabel = "N", defaultValue = "100",
+      description = "Concurrent streams and calls on one socket connection, announced to the client as HTTP/2"
+          + " MAX_CONCURRENT_STREAMS (default: ${DEFAULT-VALUE}).")
+  int maxStreamsPerConnection;
 
   @Option(names = "--tcp-listen", paramLabel = "HOST:PORT",
       description = "Also serve on TCP with mutual TLS using Rotor's own SVID (off by default).")

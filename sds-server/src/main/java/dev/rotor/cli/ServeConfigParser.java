@@ -144,9 +144,7 @@ final class ServeConfigParser {
       throw UsageException.of("--admin-request-timeout", Durations.format(c.adminRequestTimeout)
           + " (expected: between 100ms and 1m; probes send their request at once)");
     }
-    if (c.adminMaxConnections < 4 || c.adminMaxConnections > 10_000) {
-      throw UsageException.of("--admin-max-connections", c.adminMaxConnections + " (expected: between 4 and 10000)");
-    }
+    between("--admin-max-connections", c.adminMaxConnections, 4, 10_000);
     HttpLimits d = AdminOptions.defaultHttpLimits();
     return new HttpLimits(c.adminRequestTimeout, d.responseTimeout(), c.adminMaxConnections, d.handlerThreads());
   }
@@ -252,7 +250,12 @@ final class ServeConfigParser {
     if (uids.isEmpty()) {
       uids.add(ownUid());
     }
-    return translate(() -> new UdsServerOptions(socket, mode, uids));
+    between("--max-connections", c.maxConnections, 1, 100_000);
+    between("--max-connections-per-uid", c.maxConnectionsPerUid, 1, c.maxConnections);
+    between("--max-streams-per-connection", c.maxStreamsPerConnection, 1, 100_000);
+    UdsServerOptions.Limits limits = new UdsServerOptions.Limits(c.maxConnections, c.maxConnectionsPerUid,
+        c.maxStreamsPerConnection);
+    return translate(() -> new UdsServerOptions(socket, mode, uids, limits));
   }
 
   private static Optional<TcpMtlsOptions> tcpOptions(ServeCommand c) {
@@ -280,6 +283,13 @@ final class ServeConfigParser {
       allowed.add(spiffeId("--tcp-allowed-spiffe-id", id));
     }
     return Optional.of(translate(() -> new TcpMtlsOptions(host, port, allowed)));
+  }
+
+  /** A count flag within [min, max]; the message names the range (max may come from another flag). */
+  private static void between(String flag, int value, int min, int max) {
+    if (value < min || value > max) {
+      throw UsageException.of(flag, value + " (expected: between " + min + " and " + max + ")");
+    }
   }
 
   static TrustDomain trustDomain(String value) {

@@ -55,6 +55,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -168,6 +169,13 @@ public final class ServeRuntime implements AutoCloseable {
         csds.bindService());
     try {
       uds = UdsServer.start(config.uds(), services);
+      UdsServer u = uds;
+      metrics.registerCounter("rotor_uds_connection_refusals_total", "Unix-socket connections closed at the handshake,"
+          + " by reason: uid_not_allowed, no_peer_credentials, connection_limit, uid_connection_limit", "reason",
+          u::refusals);
+      metrics.registerCounter("rotor_log_lines_suppressed_total", "Log lines not written because an outsider can"
+          + " cause them at will and their rate limit was reached, by line", "line",
+          () -> Map.of("uds_refusal", u.suppressedLogLines()));
       if (config.tcp().isPresent()) {
         tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), services);
       }
