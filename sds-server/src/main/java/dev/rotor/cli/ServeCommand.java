@@ -113,6 +113,16 @@ public final class ServeCommand implements Callable<Integer> {
           + " MAX_CONCURRENT_STREAMS (default: ${DEFAULT-VALUE}).")
   int maxStreamsPerConnection;
 
+  @Option(names = "--max-streams", paramLabel = "N", defaultValue = "4096",
+      description = "xDS streams open at once over every transport (default: ${DEFAULT-VALUE}); one more is refused"
+          + " with RESOURCE_EXHAUSTED.")
+  int maxStreams;
+
+  @Option(names = "--max-node-bytes", paramLabel = "N", defaultValue = "262144",
+      description = "Largest Envoy node a request may carry, serialized (default: ${DEFAULT-VALUE}); a larger one ends"
+          + " the stream with INVALID_ARGUMENT. Streams keep only the node fields Rotor reads.")
+  int maxNodeBytes;
+
   @Option(names = "--tcp-listen", paramLabel = "HOST:PORT",
       description = "Also serve on TCP with mutual TLS using Rotor's own SVID (off by default).")
   String tcpListen;

@@ -3,6 +3,7 @@ package dev.rotor.cli;
 import dev.rotor.admin.AdminOptions;
 import dev.rotor.gate.GatePolicy;
 import dev.rotor.http.HttpLimits;
+import dev.rotor.protocol.StreamLimits;
 import dev.rotor.runtime.ServeConfig;
 import dev.rotor.source.dev.DevCaOptions;
 import dev.rotor.source.workload.WorkloadApiAddress;
@@ -98,9 +99,12 @@ final class ServeConfigParser {
           + " (expected: between 100ms and 10m)");
     }
     AdminOptions admin = adminOptions(c, dev);
+    between("--max-streams", c.maxStreams, 1, 1_000_000);
+    // Above 4 MiB, gRPC's own message limit (transport.Transports) refuses the request first.
+    between("--max-node-bytes", c.maxNodeBytes, 1024, 4 * 1024 * 1024);
     return new ServeConfig(dev, agent, c.workloadApiWait, policy, uds, tcp, naming, c.disableSpiffeCertValidation,
         Optional.ofNullable(c.policy).map(java.nio.file.Path::toAbsolutePath), c.policyPollInterval, admin,
-        helperConfig(c.helperConfig, env));
+        helperConfig(c.helperConfig, env), new StreamLimits(c.maxStreams, c.maxNodeBytes));
   }
 
   private static AdminOptions adminOptions(ServeCommand c, Optional<DevCaOptions> dev) {

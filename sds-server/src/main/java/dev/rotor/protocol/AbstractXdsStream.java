@@ -2,6 +2,7 @@ package dev.rotor.protocol;
 
 import static java.util.Objects.requireNonNull;
 
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -25,6 +26,7 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
   protected final StreamInfo info;
   protected final StreamOptions options;
   protected final XdsEventListener events;
+  protected final StreamGuard guard;
   private final ServerCallStreamObserver<RespT> out;
   private final ResourceStore store;
   private final Executor serial;
@@ -37,7 +39,8 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
   private Runnable closeHook = () -> {};
 
   AbstractXdsStream(StreamInfo info, StreamOptions options, ServerCallStreamObserver<RespT> out,
-      ResourceStore store, Executor serial, XdsEventListener events) {
+      ResourceStore store, Executor serial, XdsEventListener events, StreamGuard guard) {
+    this.guard = requireNonNull(guard, "guard");
     this.info = requireNonNull(info, "info");
     this.options = requireNonNull(options, "options");
     this.out = requireNonNull(out, "out");
@@ -238,10 +241,17 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
     return s.length() <= 200 ? s : s.substring(0, 200) + "...";
   }
 
-  /** First request's node is kept for the whole stream (set_node_on_first_message_only, rule 2). */
-  final void rememberNode(boolean hasNode, io.envoyproxy.envoy.config.core.v3.Node node) {
-    if (hasNode && info.node().equals(io.envoyproxy.envoy.config.core.v3.Node.getDefaultInstance())) {
-      info.setNode(node);
+  /**
+   * First request's node is kept for the whole stream (set_node_on_first_message_only, rule 2), only
+   * the fields Rotor reads ({@link NodeFields}); every request's node is checked against the limits.
+   */
+  final void rememberNode(boolean hasNode, Node node) {
+    if (!hasNode) {
+      return;
+    }
+    guard.checkNode(node);
+    if (info.node().equals(Node.getDefaultInstance())) {
+      info.setNode(NodeFields.kept(node));
     }
   }
 }

@@ -159,7 +159,10 @@ public final class ServeRuntime implements AutoCloseable {
       startPolicyWatcher(config.policyFile().get());
     }
     XdsEventListener events = XdsEventListener.all(List.of(new PushLog(), streamRegistry, metrics));
-    streams = new XdsStreamFactory(store, xdsPool, events);
+    streams = new XdsStreamFactory(store, xdsPool, events, config.streamLimits());
+    XdsStreamFactory f = streams;
+    metrics.registerCounter("rotor_xds_stream_refusals_total", "xDS streams refused at open (stream_limit) or ended"
+        + " for a request over a limit (node_too_large, subscription_limit)", "reason", f::refusals);
     Supplier<String> peer = () -> PeerIdentity.current().map(PeerIdentity::describe).orElse("unknown");
     List<ServerServiceDefinition> services = List.of(
         new SecretDiscoveryService(streams, peer).bindService(),

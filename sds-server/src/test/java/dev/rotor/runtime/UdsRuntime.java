@@ -74,6 +74,11 @@ final class UdsRuntime implements AutoCloseable {
     return runtime.streamRegistry().streams().size();
   }
 
+  /** The open streams as /status and CSDS see them. */
+  List<dev.rotor.status.StreamStatus> streams() {
+    return runtime.streamRegistry().streams();
+  }
+
   /** A new connection to Rotor's socket. */
   synchronized ManagedChannel channel() {
     ManagedChannel channel = NettyChannelBuilder
