@@ -124,7 +124,7 @@ public final class ServeRuntime implements AutoCloseable {
     this.store = new ResourceStore(new ServingState(0, System.nanoTime(),
         SecretState.initial(config.spiffeValidationDisabled()), Optional.empty(), Optional.empty()));
     this.gate = new IdentityGate(config.gatePolicy(), Clock.systemUTC(), scheduler, this::serve);
-    this.readiness = new Readiness(gate::status, config.admin().readyExpiryMargin(), clock, this::policyProblem,
+    this.readiness = new Readiness(gate::status, config.admin().readyExpiryMargin(), clock, this::servingProblems,
         () -> stopping);
     // Metrics and the convergence tracker read the registry's streams; the registry tells the
     // tracker about ACKs, and the tracker tells the metrics how rotations end.
@@ -344,6 +344,18 @@ public final class ServeRuntime implements AutoCloseable {
     // A watcher that stopped serves a policy that no longer follows the file (finding 9).
     PolicyWatcher w = policyWatcher;
     return w == null ? Optional.empty() : w.problem();
+  }
+
+  /** Besides the identity, what keeps this Rotor from serving (for /readyz). */
+  private List<String> servingProblems() {
+    List<String> problems = new ArrayList<>(2);
+    policyProblem().ifPresent(problems::add);
+    // Another Rotor that replaced our socket file serves the Envoys now; this one must not look ready.
+    UdsServer u = uds;
+    if (u != null) {
+      u.socketProblem().ifPresent(problems::add);
+    }
+    return problems;
   }
 
   private Optional<StatusReport.PolicyInfo> policyInfo() {

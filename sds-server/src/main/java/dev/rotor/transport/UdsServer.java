@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -43,15 +44,17 @@ public final class UdsServer implements AutoCloseable {
   private final Object socketFileKey;
   private final EventLoopGroup eventLoops;
   private final UidConnectionGate gate;
+  private final SocketLock lock;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private UdsServer(Server server, Path socketPath, Object socketFileKey, EventLoopGroup eventLoops,
-      UidConnectionGate gate) {
+      UidConnectionGate gate, SocketLock lock) {
     this.server = server;
     this.socketPath = socketPath;
     this.socketFileKey = socketFileKey;
     this.eventLoops = eventLoops;
     this.gate = gate;
+    this.lock = lock;
   }
 
   /**
@@ -72,6 +75,20 @@ public final class UdsServer implements AutoCloseable {
     Path target = options.socketPath();
     SocketFile.checkTarget(target);
     SocketFile.createParents(target);
+    // Taken before the path is checked again and replaced: of two Rotors started together on one
+    // path, the second stops here instead of renaming its socket over the first one's.
+    SocketLock lock = SocketLock.acquire(target);
+    try {
+      SocketFile.checkTarget(target);
+      return start(options, definitions, target, lock);
+    } catch (TransportStartException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  private static UdsServer start(UdsServerOptions options, List<ServerServiceDefinition> definitions, Path target,
+      SocketLock lock) throws TransportStartException {
     Path stagingDir = SocketFile.createStagingDir(target);
     EventLoopGroup eventLoops = new MultiThreadIoEventLoopGroup(
         EVENT_LOOP_THREADS, new DefaultThreadFactory("rotor-uds", true), EpollIoHandler.newFactory());
@@ -109,7 +126,7 @@ public final class UdsServer implements AutoCloseable {
       log.info("serving gRPC on unix:{} (mode {}, allowed UIDs {}, limits {})", target, options.socketModeOctal(),
           options.allowedUids(), options.limits());
       started = true;
-      return new UdsServer(server, target, fileKey, eventLoops, gate);
+      return new UdsServer(server, target, fileKey, eventLoops, gate, lock);
     } finally {
       SocketFile.deleteStaging(stagingDir);
       if (!started) {
@@ -145,6 +162,19 @@ public final class UdsServer implements AutoCloseable {
     return gate.open();
   }
 
+  /**
+   * Why Envoys cannot reach this server through its path, for {@code /readyz}: the file there is
+   * no longer the socket it published (removed, or replaced by another process's). Empty while it
+   * is. One stat(2) per call.
+   */
+  public Optional<String> socketProblem() {
+    if (SocketFile.isUnchanged(socketPath, socketFileKey)) {
+      return Optional.empty();
+    }
+    return Optional.of(SocketFile.FLAG + " " + socketPath + ": the socket file was removed or replaced by another"
+        + " process; Envoys cannot reach this Rotor (restart it)");
+  }
+
   /** The socket's final path (the one clients connect to). */
   public Path socketPath() {
     return socketPath;
@@ -165,6 +195,7 @@ public final class UdsServer implements AutoCloseable {
     Transports.shutdown(server, Transports.SHUTDOWN_GRACE_SECONDS);
     eventLoops.shutdownGracefully(0, Transports.SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS)
         .awaitUninterruptibly(2 * Transports.SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
+    lock.close();
     log.info("stopped serving on unix:{}", socketPath);
   }
 }

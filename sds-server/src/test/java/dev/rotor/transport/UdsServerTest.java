@@ -94,11 +94,54 @@ class UdsServerTest {
   }
 
   @Test
-  void start_leavesNothingButTheSocketInTheDirectory() throws Exception {
+  void start_leavesNothingButTheSocketAndItsLockInTheDirectory() throws Exception {
     start(UdsServerOptions.of(dir.resolve("sds.sock"), Set.of(MY_UID)));
 
     try (var entries = Files.list(dir)) {
-      assertThat(entries).containsExactly(dir.resolve("sds.sock"));
+      assertThat(entries).containsExactlyInAnyOrder(dir.resolve("sds.sock"), dir.resolve("sds.sock.lock"));
+    }
+    assertThat(Files.readString(dir.resolve("sds.sock.lock"))).isEqualTo(ProcessHandle.current().pid() + "\n");
+  }
+
+  /**
+   * Issue 13, low: of two Rotors started together on one path, both passed the "is anyone
+   * listening?" check and the second renamed its socket over the first's. With the first one's
+   * socket gone from the path (as after that rename), a second start must still be refused.
+   */
+  @Test
+  void secondServerOnTheSamePath_isRefusedByTheLock_evenWithTheSocketFileGone() throws Exception {
+    Path socket = dir.resolve("sds.sock");
+    start(UdsServerOptions.of(socket, Set.of(MY_UID)));
+    Files.delete(socket);
+
+    assertThatThrownBy(() -> start(UdsServerOptions.of(socket, Set.of(MY_UID))))
+        .isInstanceOf(TransportStartException.class)
+        .hasMessage("--sds-socket " + socket + ": address in use (another Rotor (PID " + ProcessHandle.current().pid()
+            + ") holds " + socket + ".lock); stop it or choose another path");
+  }
+
+  @Test
+  void theLock_isReleasedOnClose_soTheNextServerStarts() throws Exception {
+    Path socket = dir.resolve("sds.sock");
+    start(UdsServerOptions.of(socket, Set.of(MY_UID))).close();
+
+    UdsServer next = start(UdsServerOptions.of(socket, Set.of(MY_UID)));
+
+    assertThat(FakeSecretService.secretName(fetch(next.socketPath()))).isEqualTo(FakeSecretService.MARKER);
+  }
+
+  @Test
+  void socketProblem_whenTheSocketFileIsReplaced() throws Exception {
+    Path socket = dir.resolve("sds.sock");
+    UdsServer server = start(UdsServerOptions.of(socket, Set.of(MY_UID)));
+    assertThat(server.socketProblem()).isEmpty();
+
+    Files.delete(socket);
+    try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      other.bind(UnixDomainSocketAddress.of(socket));
+
+      assertThat(server.socketProblem()).hasValue("--sds-socket " + socket + ": the socket file was removed or"
+          + " replaced by another process; Envoys cannot reach this Rotor (restart it)");
     }
   }
 
