@@ -18,6 +18,10 @@ import picocli.CommandLine.Command;
 public final class RotorMain {
 
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("serve")) {
+      // Before anything else: a SIGTERM while the flags and files are read must exit 0 too.
+      Signals.catchServeSignalsEarly();
+    }
     System.exit(run(args));
   }
 

@@ -39,7 +39,8 @@ import picocli.CommandLine.Option;
         "  rotor serve --workload-api unix:///run/spire/agent/api.sock --allowed-uid 101",
         "  rotor status                                        # one row per connected Envoy",
         "",
-        "Exit status: 0 after a clean shutdown (SIGTERM), 2 on bad input, 1 on a failure at run time."
+        "Exit status: 0 after a clean shutdown (SIGTERM, SIGINT or SIGHUP, at any point after start; the policy file",
+        "is watched, so there is no reload signal), 2 on bad input, 1 on a failure at run time."
     })
 public final class ServeCommand implements Callable<Integer> {
 
@@ -190,11 +191,12 @@ public final class ServeCommand implements Callable<Integer> {
     logging.validate();
     ServeConfig config = ServeConfigParser.parse(this, System.getenv());
     logging.apply();
-    // Handle SIGTERM from before start-up on: one that arrives while Rotor starts (waiting for the
-    // agent socket, binding) must still end in a clean shutdown with status 0, not the JVM's 143.
+    // Handle SIGTERM (and SIGINT, SIGHUP) from before start-up on: one that arrives while Rotor
+    // starts (waiting for the agent socket, binding) must still end in a clean shutdown with status
+    // 0, not the JVM's 143. RotorMain caught them from its first line on; until here they exit 0.
     AtomicBoolean terminate = new AtomicBoolean();
     AtomicReference<ServeRuntime> running = new AtomicReference<>();
-    Signals.onTermination(() -> {
+    Signals.whenServing(() -> {
       terminate.set(true);
       ServeRuntime r = running.get();
       if (r != null) {

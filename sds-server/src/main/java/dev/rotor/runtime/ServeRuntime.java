@@ -390,7 +390,7 @@ public final class ServeRuntime implements AutoCloseable {
     this.fileWriterCounters = requireNonNull(counters, "counters");
   }
 
-  /** Blocks until {@link #requestShutdown()} (SIGTERM or SIGINT). */
+  /** Blocks until {@link #requestShutdown()} (SIGTERM, SIGINT or SIGHUP). */
   public void awaitShutdown() throws InterruptedException {
     stop.await();
   }
