@@ -81,7 +81,12 @@ final class PolicyCommand {
     @Override
     public Integer call() {
       Policy p = PolicyFiles.load("--policy", policy);
-      SpiffeId caller = ServeConfigParser.spiffeId("--from", from);
+      SpiffeId caller;
+      try {
+        caller = PolicyExplainer.callerId(from); // refused as `policy check` refuses it in a rule
+      } catch (IllegalArgumentException e) {
+        throw UsageException.of("--from", e.getMessage());
+      }
       if (p.workload(to).isEmpty()) {
         throw UsageException.of("--to", "no workload named \"" + to + "\" in " + policy + " (workloads: "
             + p.workloads().stream().map(w -> w.name()).toList() + ")");

@@ -78,6 +78,21 @@ class PolicyCommandsTest {
     assertThat(r.out()).startsWith("DENY:");
   }
 
+  /**
+   * Issue 13, low: java-spiffe lower-cases the trust domain, so this said ALLOW where the generated
+   * exact matcher (a string compare in Envoy) denies. Refused, as `policy check` refuses it in a rule.
+   */
+  @Test
+  void explain_nonCanonicalCaller_isRefusedAsPolicyCheckRefusesIt_exit2() {
+    Result r = run("policy", "explain", "--policy", DEMO.toString(), "--from",
+        "spiffe://EXAMPLE.org/ns/demo/sa/frontend", "--to", "backend");
+
+    assertThat(r.status()).as(r.out() + r.err()).isEqualTo(2);
+    assertThat(r.out()).doesNotContain("ALLOW");
+    assertThat(r.err()).isEqualTo("rotor explain: --from: \"spiffe://EXAMPLE.org/ns/demo/sa/frontend\" is not in"
+        + " canonical form (expected spiffe://example.org/ns/demo/sa/frontend)\n");
+  }
+
   @Test
   void explain_unknownWorkload_namesTheFlag_exit2() {
     Result r = run("policy", "explain", "--policy", DEMO.toString(), "--from", FRONTEND, "--to", "nobody");
