@@ -339,6 +339,27 @@ class PolicyParserTest {
         .hasMessageNotContaining("nested more than");
   }
 
+  /**
+   * Issue 13, low: errors echoed the file's text raw, so a Cyrillic letter passed for a Latin one
+   * and a right-to-left override reordered the line on the terminal. Both are escaped now, and so is
+   * a key with a control character.
+   */
+  @Test
+  void errors_escapeLookAlikeLettersDirectionOverridesAndControlCharacters() {
+    String text = "version: 1\ntrustDomain: ex\u0430mple.org\nworkloads:\n  - name: web\u202egpj.exe\n"
+        + "    match: {nodeIds: [web]}\n    \"col\\u001b[31mour\": red\n";
+
+    PolicyException e = catchThrowableOfType(() -> PolicyParser.parse("policy.yaml", text), PolicyException.class);
+
+    assertThat(e.errors()).map(PolicyError::toString).containsExactly(
+        "policy.yaml:2: trustDomain: \"ex\\u0430mple.org\" is not a trust domain name: trust domain characters are"
+            + " limited to lowercase letters, numbers, dots, dashes, and underscores (expected a name such as example.org)",
+        "policy.yaml:4: workloads[0].name: \"web\\u202egpj.exe\" is not a valid name (expected"
+            + " [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters)",
+        "policy.yaml:6: workloads[0].col\\u001b[31mour: unknown key (expected one of: name, match, inbound, outbound)");
+    assertThat(e.errors()).allSatisfy(err -> assertThat(err.toString()).matches("[\\x20-\\x7e]*"));
+  }
+
   @Test
   void policyError_withoutLine_omitsIt() {
     assertThat(new PolicyError("p.yaml", "workloads", "empty list").toString())
