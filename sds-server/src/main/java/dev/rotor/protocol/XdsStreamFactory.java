@@ -89,6 +89,11 @@ public final class XdsStreamFactory {
     return open.size();
   }
 
+  /** Stream-refusal log lines not written because of their rate limit, since start. */
+  public long suppressedLogLines() {
+    return refusalLog.suppressed();
+  }
+
   /**
    * Streams and requests refused by the {@link StreamLimits} since start, by reason in lower case
    * ({@code stream_limit}, {@code node_too_large}, {@code subscription_limit}), for metrics.

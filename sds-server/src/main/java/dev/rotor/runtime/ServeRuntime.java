@@ -178,7 +178,7 @@ public final class ServeRuntime implements AutoCloseable {
           u::refusals);
       metrics.registerCounter("rotor_log_lines_suppressed_total", "Log lines not written because an outsider can"
           + " cause them at will and their rate limit was reached, by line", "line",
-          () -> Map.of("uds_refusal", u.suppressedLogLines()));
+          () -> Map.of("uds_refusal", u.suppressedLogLines(), "xds_stream_refusal", streams.suppressedLogLines()));
       if (config.tcp().isPresent()) {
         tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), services);
       }
