@@ -67,9 +67,12 @@ class UdsConnectionLimitsTest {
     UdsServer server = start(Set.of(MY_UID + 4242), UdsServerOptions.Limits.DEFAULTS);
     int before = openDescriptors();
 
+    long t0 = System.nanoTime();
     List<SocketChannel> held = connect(server, 300);
 
     assertThat(closedByServer(held)).as("connections the server closed, of %d", held.size()).isEqualTo(held.size());
+    System.out.printf("300 connections of a refused UID: all closed by the server %d ms after the first connect;"
+        + " descriptors of this process %+d%n", (System.nanoTime() - t0) / 1_000_000, openDescriptors() - before);
     // The client ends are still open here; the server's are gone.
     assertThat(openDescriptors() - before).as("descriptors this process holds for %d refused connections",
         held.size()).isLessThan(held.size() + 50);
@@ -130,6 +133,8 @@ class UdsConnectionLimitsTest {
         assertThatThrownBy(() -> fetch(server.socketPath())).isInstanceOf(StatusRuntimeException.class);
       }
 
+      System.out.printf("200 refused calls: %d refusal lines written, %d suppressed%n",
+          gate.messages().size() + interceptor.messages().size(), server.suppressedLogLines());
       assertThat(gate.messages().size() + interceptor.messages().size()).as("WARN lines for 200 refused calls")
           .isBetween(1, 20);
       assertThat(server.suppressedLogLines()).isPositive();
