@@ -11,16 +11,12 @@ import com.google.protobuf.Value;
 import dev.rotor.xds.TypeUrls;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -51,11 +47,11 @@ class AllowedClientMemoryTest {
     open(connection, node("warm-up", 10)).call.cancel("warm-up", null);
     long before = UdsRuntime.usedHeapAfterGc();
 
-    List<Watcher> streams = new ArrayList<>();
+    List<StreamWatcher> streams = new ArrayList<>();
     for (int i = 0; i < 40; i++) {
       streams.add(open(connection, huge));
     }
-    for (Watcher w : streams) {
+    for (StreamWatcher w : streams) {
       Status s = w.ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertThat(s.getCode()).as(String.valueOf(s)).isEqualTo(Status.Code.INVALID_ARGUMENT);
     }
@@ -79,7 +75,7 @@ class AllowedClientMemoryTest {
     lines.start();
     root.addAppender(lines);
     try {
-      Watcher w = new Watcher();
+      StreamWatcher w = new StreamWatcher();
       var requests = SecretDiscoveryServiceGrpc.newStub(connection).streamSecrets(w);
       requests.onNext(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId("n".repeat(1 << 20)))
           .setTypeUrl(TypeUrls.SECRET).addResourceNames("default").build());
@@ -112,7 +108,7 @@ class AllowedClientMemoryTest {
     int streams = 100;
     long before = UdsRuntime.usedHeapAfterGc();
 
-    List<Watcher> held = new ArrayList<>();
+    List<StreamWatcher> held = new ArrayList<>();
     for (int i = 0; i < streams; i++) {
       // Each its own node, as distinct bytes on the server too: 200 KB of labels, under --max-node-bytes.
       held.add(open(connections.get(i % 2), node("big-" + i, 200 * 1024)));
@@ -131,7 +127,7 @@ class AllowedClientMemoryTest {
   void oneConnection_holdsAtMostMaxStreamsPerConnection_atOnce() throws Exception {
     ManagedChannel connection = rotor.channel();
 
-    List<Watcher> streams = new ArrayList<>();
+    List<StreamWatcher> streams = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
       streams.add(open(connection, node("many-" + i, 10)));
     }
@@ -147,40 +143,10 @@ class AllowedClientMemoryTest {
         Value.newBuilder().setStringValue(id + "-" + "x".repeat(metadataBytes)).build())).build();
   }
 
-  private static Watcher open(ManagedChannel channel, Node node) {
-    Watcher w = new Watcher();
+  private static StreamWatcher open(ManagedChannel channel, Node node) {
+    StreamWatcher w = new StreamWatcher();
     SecretDiscoveryServiceGrpc.newStub(channel).streamSecrets(w).onNext(DiscoveryRequest.newBuilder()
         .setNode(node).setTypeUrl(TypeUrls.SECRET).addResourceNames("default").build());
     return w;
-  }
-
-  /** Counts responses and records how the stream ended. */
-  private static final class Watcher implements ClientResponseObserver<DiscoveryRequest, DiscoveryResponse> {
-    final CompletableFuture<Status> ended = new CompletableFuture<>();
-    volatile ClientCallStreamObserver<DiscoveryRequest> call;
-    volatile int responses;
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> requestStream) {
-      call = requestStream;
-    }
-
-    volatile String lastNonce = "";
-
-    @Override
-    public void onNext(DiscoveryResponse value) {
-      lastNonce = value.getNonce();
-      responses++;
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      ended.complete(Status.fromThrowable(t));
-    }
-
-    @Override
-    public void onCompleted() {
-      ended.complete(Status.OK);
-    }
   }
 }

@@ -69,9 +69,7 @@ class ShutdownProcessTest {
 
       long t0 = System.nanoTime();
       rotor.destroy(); // SIGTERM on Linux
-      assertThat(rotor.waitFor(EXIT_WITHIN.toMillis(), TimeUnit.MILLISECONDS))
-          .as("rotor exits within %s of SIGTERM; output:%n%s", EXIT_WITHIN, read(stdout)).isTrue();
-      assertThat(rotor.exitValue()).as(read(stdout)).isZero();
+      assertExitsZero(rotor, "SIGTERM", stdout);
       Status ended = envoy.awaitClosed(Duration.ofSeconds(5));
       assertThat(ended.getCode()).as("the open stream ended, not hung: " + ended)
           .isIn(Status.Code.UNAVAILABLE, Status.Code.OK);
@@ -102,9 +100,7 @@ class ShutdownProcessTest {
 
     signal(rotor, "HUP");
 
-    assertThat(rotor.waitFor(EXIT_WITHIN.toMillis(), TimeUnit.MILLISECONDS))
-        .as("rotor exits within %s of SIGHUP; output:%n%s", EXIT_WITHIN, read(stdout)).isTrue();
-    assertThat(rotor.exitValue()).as(read(stdout)).isZero();
+    assertExitsZero(rotor, "SIGHUP", stdout);
     assertThat(read(stdout)).contains("rotor stopped");
     assertThat(Files.exists(socket)).as("the socket file is removed").isFalse();
   }
@@ -142,8 +138,12 @@ class ShutdownProcessTest {
 
     rotor.destroy(); // SIGTERM
 
+    assertExitsZero(rotor, "SIGTERM", stdout);
+  }
+
+  private static void assertExitsZero(Process rotor, String signal, Path stdout) throws InterruptedException {
     assertThat(rotor.waitFor(EXIT_WITHIN.toMillis(), TimeUnit.MILLISECONDS))
-        .as("rotor exits within %s of SIGTERM; output:%n%s", EXIT_WITHIN, read(stdout)).isTrue();
+        .as("rotor exits within %s of %s; output:%n%s", EXIT_WITHIN, signal, read(stdout)).isTrue();
     assertThat(rotor.exitValue()).as(read(stdout)).isZero();
   }
 

@@ -4,19 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
-import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -32,7 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -47,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class UdsConnectionLimitsTest {
 
-  private static final int MY_UID = currentUid();
+  private static final int MY_UID = UnixSocketClient.currentUid();
   private static final Duration WAIT = Duration.ofSeconds(10);
 
   @TempDir Path dir;
@@ -119,7 +108,7 @@ class UdsConnectionLimitsTest {
       assertThat(lines).as("refusal lines for 200 refused connections").isBetween(1L, 20L);
       assertThat(server.suppressedLogLines()).isEqualTo(200 - lines);
       assertThat(logs.messages().get(0)).isEqualTo("refused a Unix-socket connection from uid=" + MY_UID + " gid="
-          + currentGid() + " pid=" + ProcessHandle.current().pid() + ": caller UID " + MY_UID + " is not allowed"
+          + UnixSocketClient.currentGid() + " pid=" + ProcessHandle.current().pid() + ": caller UID " + MY_UID + " is not allowed"
           + " (allowed: [" + (MY_UID + 4242) + "], --allowed-uid)");
     }
   }
@@ -249,42 +238,12 @@ class UdsConnectionLimitsTest {
   }
 
   private DiscoveryResponse fetch(Path socket) {
-    EventLoopGroup loops = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-    cleanup.add(() -> loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS));
-    ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollDomainSocketChannel.class)
-        .withOption(ChannelOption.SO_KEEPALIVE, null)
-        .eventLoopGroup(loops)
-        .usePlaintext()
-        .build();
-    cleanup.add(() -> {
-      channel.shutdownNow();
-      channel.awaitTermination(5, TimeUnit.SECONDS);
-    });
-    return SecretDiscoveryServiceGrpc.newBlockingStub(channel)
-        .withDeadlineAfter(10, TimeUnit.SECONDS)
-        .fetchSecrets(DiscoveryRequest.newBuilder().addResourceNames("default").build());
+    return UnixSocketClient.fetch(socket, cleanup);
   }
 
   private static int openDescriptors() throws IOException {
     try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
       return (int) fds.count();
-    }
-  }
-
-  private static int currentUid() {
-    try {
-      return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot read this process's UID from /proc/self", e);
-    }
-  }
-
-  private static int currentGid() {
-    try {
-      return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:gid");
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot read this process's GID from /proc/self", e);
     }
   }
 }
