@@ -72,8 +72,11 @@ class ConnectionDurationWarningTest {
       return logs.messages();
     } finally {
       logger.setLevel(level);
-      Files.deleteIfExists(socketDir.resolve("rotor.sock"));
-      Files.deleteIfExists(socketDir);
+      try (java.util.stream.Stream<Path> files = Files.walk(socketDir)) {
+        for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p); // the socket, its lock file, the directory
+        }
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import com.google.common.net.InetAddresses;
 import com.google.common.net.InternetDomainName;
 import io.spiffe.exception.InvalidSpiffeIdException;
 import io.spiffe.spiffeid.SpiffeId;
+import dev.rotor.text.EchoedText;
 import io.spiffe.spiffeid.TrustDomain;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -182,26 +183,9 @@ final class PolicyValues {
     return Optional.empty();
   }
 
+  /** Quoted, with every character outside printable ASCII escaped (see {@link EchoedText}). */
   static String quote(String value) {
-    StringBuilder b = new StringBuilder(value.length() + 2).append('"');
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '\n' -> b.append("\\n");
-        case '\t' -> b.append("\\t");
-        case '\r' -> b.append("\\r");
-        default -> {
-          if (Character.isISOControl(c)) {
-            b.append(String.format("\\u%04x", (int) c));
-          } else {
-            b.append(c);
-          }
-        }
-      }
-    }
-    return b.append('"').toString();
+    return EchoedText.quote(value);
   }
 
   /** Throws {@link IllegalArgumentException} naming the field when a check found a problem. */
