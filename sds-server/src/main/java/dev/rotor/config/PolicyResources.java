@@ -9,6 +9,7 @@ import dev.rotor.xds.envoy.WorkloadResourcesBuilder;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.spiffe.spiffeid.SpiffeId;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -65,6 +66,25 @@ public final class PolicyResources {
   /** The resources of the workload whose {@code match.spiffeIds} has {@code id}: a TCP caller's own. */
   public Optional<WorkloadResources> resourcesForSpiffeId(SpiffeId id) {
     return policy.workloadForSpiffeId(id).map(w -> byWorkload.get(w.name()));
+  }
+
+  /**
+   * The resources of the workload of the first of {@code ids} (in order) that a workload's {@code
+   * match.spiffeIds} names: a node-mode caller's own, SPIRE's order deciding when it holds several.
+   */
+  public Optional<WorkloadResources> resourcesForSpiffeIds(List<SpiffeId> ids) {
+    return workloadForSpiffeIds(policy, ids).map(w -> byWorkload.get(w.name()));
+  }
+
+  /** The workload of the first of {@code ids} that {@code policy} matches. */
+  static Optional<Workload> workloadForSpiffeIds(Policy policy, List<SpiffeId> ids) {
+    for (SpiffeId id : ids) {
+      Optional<Workload> w = policy.workloadForSpiffeId(id);
+      if (w.isPresent()) {
+        return w;
+      }
+    }
+    return Optional.empty();
   }
 
   public Optional<WorkloadResources> resources(String workloadName) {

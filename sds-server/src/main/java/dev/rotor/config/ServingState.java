@@ -67,28 +67,39 @@ public record ServingState(long generation, long changedAtNanos, SecretState sec
     if (caller instanceof Caller.PodLocal || policy.isEmpty() || node.getId().isEmpty()) {
       return Optional.empty();
     }
-    SpiffeId id = ((Caller.Remote) caller).spiffeId();
+    List<SpiffeId> ids = verifiedIds(caller);
     Policy p = policy.get().policy();
     Optional<String> claimed = p.workloadForNode(node.getId()).map(Workload::name);
-    if (claimed.isEmpty() || claimed.equals(p.workloadForSpiffeId(id).map(Workload::name))) {
+    if (claimed.isEmpty() || claimed.equals(PolicyResources.workloadForSpiffeIds(p, ids).map(Workload::name))) {
       return Optional.empty();
     }
+    String how = caller instanceof Caller.Attested
+        ? "in node mode the workload is the one whose match.spiffeIds has the identity SPIRE attested for the caller"
+        : "over TCP the workload is the one whose match.spiffeIds has the caller's SPIFFE ID";
     return Optional.of(Status.PERMISSION_DENIED.withDescription("node.id \"" + clip(node.getId())
-        + "\" names a workload that " + id + " does not belong to (over TCP the workload is the one whose"
-        + " match.spiffeIds has the caller's SPIFFE ID; send that workload's node id, or none)"));
+        + "\" names a workload that " + ids.get(0) + " does not belong to (" + how
+        + "; send that workload's node id, or none)"));
+  }
+
+  /** The identities a TCP or attested caller proved; fails closed (ClassCastException) should Caller gain a kind. */
+  private static List<SpiffeId> verifiedIds(Caller caller) {
+    if (caller instanceof Caller.Attested attested) {
+      return attested.spiffeIds();
+    }
+    return List.of(((Caller.Remote) caller).spiffeId());
   }
 
   /**
    * The workload a stream is served. Pod-local: by node id, else by Rotor's own SPIFFE ID (the
-   * pod's identity). Over TCP: by the caller's verified SPIFFE ID only; what the client says in
-   * {@code node} can be forged.
+   * pod's identity). Over TCP: by the caller's verified SPIFFE ID only; in node mode by the
+   * identities SPIRE attested for the caller only: what the client says in {@code node} can be forged.
    */
   private Optional<WorkloadResources> resources(Node node, Caller caller) {
     if (caller instanceof Caller.PodLocal) {
       return policy.flatMap(p -> p.resourcesFor(node, ownId));
     }
-    SpiffeId id = ((Caller.Remote) caller).spiffeId(); // fails closed should Caller gain a kind
-    return policy.flatMap(p -> p.resourcesForSpiffeId(id));
+    List<SpiffeId> ids = verifiedIds(caller);
+    return policy.flatMap(p -> p.resourcesForSpiffeIds(ids));
   }
 
   private static String clip(String clientValue) {

@@ -226,7 +226,13 @@ public final class ClientStatusService extends ClientStatusDiscoveryServiceGrpc.
    * its own SPIFFE ID, never the pod's Envoys on the Unix socket or other TCP clients.
    */
   private static boolean maySee(Caller who, StreamStatus s) {
-    return who instanceof Caller.PodLocal || ((Caller.Remote) who).sameIdentity(s.caller());
+    if (who instanceof Caller.PodLocal) {
+      return true;
+    }
+    if (who instanceof Caller.Attested attested) {
+      return attested.sameIdentity(s.caller()); // node mode: its own workload's streams
+    }
+    return ((Caller.Remote) who).sameIdentity(s.caller()); // fails closed should Caller gain a kind
   }
 
   private static ClientConfig clientConfig(List<StreamStatus> group, boolean withContents) {

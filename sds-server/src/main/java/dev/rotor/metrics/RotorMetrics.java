@@ -82,6 +82,7 @@ public final class RotorMetrics implements XdsEventListener, RotationConvergence
   private final Counter identityUpdates;
   private final Counter rotations;
   private final Counter tcpRefusals;
+  private final Counter nodeRefusals;
   private final Histogram pushLatency;
   private final Histogram convergence;
 
@@ -128,6 +129,14 @@ public final class RotorMetrics implements XdsEventListener, RotationConvergence
         .labelNames("reason").register(registry);
     for (String r : List.of(Caller.REFUSED_NODE_ID, Caller.REFUSED_CREDENTIALS_LAPSED)) {
       tcpRefusals.initLabelValues(r);
+    }
+    nodeRefusals = Counter.builder().name("rotor_node_refusals_total")
+        .help("Node mode: attested callers refused after attestation, by reason: node_id (node.id names a workload"
+            + " the identity SPIRE attested does not belong to), credentials_lapsed (the attested process no longer"
+            + " holds its PID while its stream is open)")
+        .labelNames("reason").register(registry);
+    for (String r : List.of(Caller.REFUSED_NODE_ID, Caller.REFUSED_CREDENTIALS_LAPSED)) {
+      nodeRefusals.initLabelValues(r);
     }
     identityUpdates = Counter.builder().name("rotor_identity_updates_total")
         .help("Identity snapshots received from the identity source (before the gate)").register(registry);
@@ -290,7 +299,11 @@ public final class RotorMetrics implements XdsEventListener, RotationConvergence
 
   @Override
   public void callerRefused(Caller caller, String reason, String nodeId) {
-    tcpRefused(reason);
+    if (caller instanceof Caller.Attested) {
+      nodeRefusals.labelValues(reason).inc();
+    } else {
+      tcpRefused(reason);
+    }
   }
 
   /** Counts one refusal of a TCP caller; {@code reason} is one of {@link Caller}'s REFUSED_ constants. */

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.grpc.Status;
 import io.spiffe.spiffeid.SpiffeId;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -13,9 +14,12 @@ import java.util.function.Supplier;
  * fixed for the stream's life: every view of the state the stream gets is cut to it, so a push costs
  * no per-caller decision.
  */
-public sealed interface Caller permits Caller.PodLocal, Caller.Remote {
+public sealed interface Caller permits Caller.PodLocal, Caller.Remote, Caller.Attested {
 
-  /** Why a caller was refused, as counted in {@code rotor_tcp_refusals_total{reason}}. */
+  /**
+   * Why a caller was refused, as counted in {@code rotor_tcp_refusals_total{reason}} (TCP callers)
+   * and {@code rotor_node_refusals_total{reason}} (attested callers).
+   */
   String REFUSED_NODE_ID = "node_id";
 
   /** See {@link #REFUSED_NODE_ID}. */
@@ -80,6 +84,61 @@ public sealed interface Caller permits Caller.PodLocal, Caller.Remote {
     /** True when {@code other} is a remote caller with the same SPIFFE ID (for CSDS: "its own streams"). */
     public boolean sameIdentity(Caller other) {
       return other instanceof Remote r && r.spiffeId.equals(spiffeId);
+    }
+  }
+
+  /**
+   * A caller on a node-mode Rotor's Unix socket whose process SPIRE's agent attested when it
+   * connected (Delegated Identity API, by PID): it holds {@code spiffeIds} (SPIRE's order, the
+   * first is its default) and may receive key material of those only, the bundles, the policy
+   * workload whose {@code match.spiffeIds} has one of them, and only its own workload's streams in
+   * CSDS. Its state comes from its workload's own store, never from another caller's.
+   *
+   * @param process the calling process: its PID (what SPIRE is asked about), the connection it came
+   *     on, and a check that it is still the process attested
+   */
+  record Attested(List<SpiffeId> spiffeIds, Process process) implements Caller {
+    public Attested {
+      spiffeIds = List.copyOf(requireNonNull(spiffeIds, "spiffeIds"));
+      if (spiffeIds.isEmpty()) {
+        throw new IllegalArgumentException("spiffeIds: empty (expected: the attested identities)");
+      }
+      requireNonNull(process, "process");
+    }
+
+    /** The default attested identity: what status, logs and metrics name the caller by. */
+    public SpiffeId spiffeId() {
+      return spiffeIds.get(0);
+    }
+
+    @Override
+    public String describe() {
+      return spiffeIds.get(0) + " (" + process.describe() + ")";
+    }
+
+    /** Whether the attested process is still the one under its PID; an attestation does not outlive it. */
+    @Override
+    public Optional<String> recheck() {
+      return process.liveness().get();
+    }
+
+    /** True when {@code other} is an attested caller of the same workload (the same identities). */
+    public boolean sameIdentity(Caller other) {
+      return other instanceof Attested a && a.spiffeIds.equals(spiffeIds);
+    }
+  }
+
+  /**
+   * The process behind an attested caller.
+   *
+   * @param connection the transport's number for the connection, unique per process run
+   * @param describe e.g. {@code uid=4401 gid=4401 pid=812}
+   * @param liveness empty while the attested process still holds its PID, else why not
+   */
+  record Process(long connection, int pid, String describe, Supplier<Optional<String>> liveness) {
+    public Process {
+      requireNonNull(describe, "describe");
+      requireNonNull(liveness, "liveness");
     }
   }
 }

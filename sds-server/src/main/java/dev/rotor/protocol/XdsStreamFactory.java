@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.Locale;
@@ -34,7 +35,7 @@ public final class XdsStreamFactory {
 
   private static final Logger log = LoggerFactory.getLogger(XdsStreamFactory.class);
 
-  private final ResourceStore store;
+  private final StoreProvider stores;
   private final Executor pool;
   private final XdsEventListener events;
   private final StreamGuard guard;
@@ -52,14 +53,25 @@ public final class XdsStreamFactory {
   }
 
   public XdsStreamFactory(ResourceStore store, Executor pool, XdsEventListener events, StreamLimits limits) {
-    this.store = requireNonNull(store, "store");
+    this(StoreProvider.single(store), pool, events, limits);
+  }
+
+  /** Streams read the store {@code stores} gives their caller (node mode: the caller's workload's). */
+  public XdsStreamFactory(StoreProvider stores, Executor pool, XdsEventListener events, StreamLimits limits) {
+    this.stores = requireNonNull(stores, "stores");
     this.pool = requireNonNull(pool, "pool");
     this.events = requireNonNull(events, "events");
     this.guard = new StreamGuard(limits);
   }
 
-  public ResourceStore store() {
-    return store;
+  /**
+   * The store {@code caller} reads, for a call that is not a stream (FetchSecrets); release the
+   * lease when the call ends.
+   *
+   * @throws io.grpc.StatusRuntimeException when the caller may have none
+   */
+  public StoreProvider.Lease lease(Caller caller) {
+    return stores.acquire(caller);
   }
 
   public StreamObserver<DiscoveryRequest> openSotw(StreamInfo.Kind kind, StreamOptions options,
@@ -67,10 +79,14 @@ public final class XdsStreamFactory {
     if (refuseWhenShutDown(responses) || refuseOverLimit(responses, caller.describe())) {
       return ignoring();
     }
+    StoreProvider.Lease lease = acquire(responses, caller);
+    if (lease == null) {
+      return ignoring();
+    }
     StreamInfo info = new StreamInfo(ids.incrementAndGet(), kind, caller);
-    SotwStream s = new SotwStream(info, options, (ServerCallStreamObserver<DiscoveryResponse>) responses, store,
-        MoreExecutors.newSequentialExecutor(pool), events, guard);
-    track(s);
+    SotwStream s = new SotwStream(info, options, (ServerCallStreamObserver<DiscoveryResponse>) responses,
+        lease.store(), MoreExecutors.newSequentialExecutor(pool), events, guard);
+    track(s, lease);
     return s;
   }
 
@@ -79,21 +95,25 @@ public final class XdsStreamFactory {
     if (refuseWhenShutDown(responses) || refuseOverLimit(responses, caller.describe())) {
       return ignoring();
     }
+    StoreProvider.Lease lease = acquire(responses, caller);
+    if (lease == null) {
+      return ignoring();
+    }
     StreamInfo info = new StreamInfo(ids.incrementAndGet(), kind, caller);
     DeltaStream s = new DeltaStream(info, options, (ServerCallStreamObserver<DeltaDiscoveryResponse>) responses,
-        store, MoreExecutors.newSequentialExecutor(pool), events, guard);
-    track(s);
+        lease.store(), MoreExecutors.newSequentialExecutor(pool), events, guard);
+    track(s, lease);
     return s;
   }
 
   /**
    * For a call that is not a stream (FetchSecrets): refuses {@code caller} presenting itself as
-   * {@code node} when the state says it may not, as a stream would be refused.
+   * {@code node} when {@code state} says it may not, as a stream would be refused.
    *
    * @throws io.grpc.StatusRuntimeException the refusal
    */
-  public void checkNode(Caller caller, Node node) {
-    Optional<Status> refusal = store.current().nodeRefusal(node, caller);
+  public void checkNode(Caller caller, Node node, XdsState state) {
+    Optional<Status> refusal = state.nodeRefusal(node, caller);
     if (refusal.isPresent()) {
       events.callerRefused(caller, Caller.REFUSED_NODE_ID, node.getId());
       throw refusal.get().asRuntimeException();
@@ -115,6 +135,22 @@ public final class XdsStreamFactory {
             .addKeyValue("reason", lapsed.get()).log("ending xDS stream: the caller's credentials no longer hold");
         events.callerRefused(s.info.caller(), Caller.REFUSED_CREDENTIALS_LAPSED, s.info.nodeId());
         s.terminate(Caller.LAPSED);
+        ended++;
+      }
+    }
+    return ended;
+  }
+
+  /**
+   * Ends, with {@code status}, every open stream whose caller {@code which} selects (node mode: the
+   * streams of a workload whose attested identity changed, so they reconnect and are attested
+   * again). Returns how many it ended.
+   */
+  public int terminate(java.util.function.Predicate<Caller> which, Status status) {
+    int ended = 0;
+    for (AbstractXdsStream<?, ?> s : open) {
+      if (which.test(s.info.caller())) {
+        s.terminate(status);
         ended++;
       }
     }
@@ -155,11 +191,23 @@ public final class XdsStreamFactory {
     }
   }
 
-  private void track(AbstractXdsStream<?, ?> s) {
+  /** The caller's store, or null after failing the call with the refusal (its reserved place freed). */
+  private StoreProvider.Lease acquire(StreamObserver<?> responses, Caller caller) {
+    try {
+      return stores.acquire(caller);
+    } catch (StatusRuntimeException refused) {
+      reserved.decrementAndGet();
+      responses.onError(refused);
+      return null;
+    }
+  }
+
+  private void track(AbstractXdsStream<?, ?> s, StoreProvider.Lease lease) {
     open.add(s);
     s.onClose(() -> {
       open.remove(s);
       reserved.decrementAndGet();
+      lease.release();
     });
     s.start();
     Status st = shutdownStatus;

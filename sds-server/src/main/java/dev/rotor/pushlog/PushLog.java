@@ -93,7 +93,9 @@ public final class PushLog implements XdsEventListener {
     if (Caller.REFUSED_NODE_ID.equals(reason)) {
       log.atWarn().addKeyValue("event", "refused").addKeyValue("reason", reason).addKeyValue("node", clip(nodeId))
           .addKeyValue("peer", caller.describe())
-          .log("refused: node.id names a workload the caller's SPIFFE ID does not belong to");
+          .log(caller instanceof Caller.Attested
+              ? "refused: node.id names a workload the identity SPIRE attested for the caller does not belong to"
+              : "refused: node.id names a workload the caller's SPIFFE ID does not belong to");
     }
   }
 
@@ -109,6 +111,10 @@ public final class PushLog implements XdsEventListener {
   private static LoggingEventBuilder base(LoggingEventBuilder e, StreamInfo s, String typeUrl) {
     e = e.addKeyValue("stream", s.id()).addKeyValue("kind", s.kind().name().toLowerCase(java.util.Locale.ROOT))
         .addKeyValue("node", clip(s.nodeId())).addKeyValue("peer", s.peer());
+    if (s.caller() instanceof Caller.Attested attested) {
+      // Node mode: who SPIRE says the caller is, as its own field (the node id is only a claim).
+      e = e.addKeyValue("attested_id", attested.spiffeId().toString());
+    }
     if (typeUrl != null) {
       e = e.addKeyValue("type", TypeUrls.shortName(typeUrl));
     }

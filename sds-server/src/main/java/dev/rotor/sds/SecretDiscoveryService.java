@@ -4,8 +4,10 @@ import static java.util.Objects.requireNonNull;
 
 import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.StreamInfo;
+import dev.rotor.protocol.StoreProvider;
 import dev.rotor.protocol.StreamOptions;
 import dev.rotor.protocol.TypeView;
+import dev.rotor.protocol.XdsState;
 import dev.rotor.protocol.XdsStreamFactory;
 import dev.rotor.xds.Resource;
 import dev.rotor.xds.ResourceVersions;
@@ -18,11 +20,13 @@ import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -34,6 +38,8 @@ import java.util.function.Supplier;
 public final class SecretDiscoveryService extends SecretDiscoveryServiceGrpc.SecretDiscoveryServiceImplBase {
 
   private static final StreamOptions OPTIONS = StreamOptions.singleType(TypeUrls.SECRET);
+  /** How long a fetch waits for a node-mode caller's identity to arrive from SPIRE. */
+  private static final Duration FETCH_READY_WAIT = Duration.ofSeconds(5);
 
   private final XdsStreamFactory streams;
   private final Supplier<Caller> caller;
@@ -82,13 +88,34 @@ public final class SecretDiscoveryService extends SecretDiscoveryServiceGrpc.Sec
       }
     }
     Caller who = caller.get();
+    StoreProvider.Lease lease;
     try {
-      streams.checkNode(who, request.getNode());
+      lease = streams.lease(who);
     } catch (StatusRuntimeException refused) {
       responses.onError(refused);
       return;
     }
-    TypeView view = streams.store().current().view(TypeUrls.SECRET, request.getNode(), who);
+    // A node-mode caller's workload may have had no stream, so no identity yet: wait for it, a
+    // little (a copy: the timeout must not complete the workload's own future).
+    lease.ready().copy().orTimeout(FETCH_READY_WAIT.toMillis(), TimeUnit.MILLISECONDS).whenComplete((ok, late) -> {
+      try {
+        answer(request, who, lease.store().current(), responses);
+      } catch (RuntimeException e) {
+        responses.onError(Status.INTERNAL.withDescription("internal error").asRuntimeException());
+      } finally {
+        lease.release();
+      }
+    });
+  }
+
+  private void answer(DiscoveryRequest request, Caller who, XdsState state, StreamObserver<DiscoveryResponse> responses) {
+    try {
+      streams.checkNode(who, request.getNode(), state);
+    } catch (StatusRuntimeException refused) {
+      responses.onError(refused);
+      return;
+    }
+    TypeView view = state.view(TypeUrls.SECRET, request.getNode(), who);
     List<Resource> found = new ArrayList<>();
     List<String> missing = new ArrayList<>();
     Set<String> names = new LinkedHashSet<>(request.getResourceNamesList());

@@ -36,7 +36,8 @@ public record SecretState(long generation, long changedAtNanos, SecretCatalog ca
 
   /**
    * A pod-local caller sees the whole catalog. A remote (TCP) caller sees every bundle but only the
-   * secrets that carry its own SPIFFE ID's key: the catalog cuts by key holder, so an alias such as
+   * secrets that carry its own SPIFFE ID's key, an attested (node-mode) caller those of its attested
+   * IDs: the catalog cuts by key holder, so an alias such as
    * {@code default} is there for it only when it resolves to the caller's own SVID.
    */
   @Override
@@ -47,6 +48,11 @@ public record SecretState(long generation, long changedAtNanos, SecretCatalog ca
     ValidationForm form = ValidationForms.forNode(node, spiffeValidationDisabled);
     if (caller instanceof Caller.PodLocal) {
       return new SecretView(name -> catalog.get(name, form), () -> catalog.wildcard(form));
+    }
+    if (caller instanceof Caller.Attested attested) {
+      // Node mode: this state is the caller's workload's own; the cut is a second line of defence.
+      Set<SpiffeId> holders = Set.copyOf(attested.spiffeIds());
+      return new SecretView(name -> catalog.get(name, form, holders), () -> catalog.wildcard(form, holders));
     }
     SpiffeId holder = ((Caller.Remote) caller).spiffeId(); // fails closed should Caller gain a kind
     return new SecretView(name -> catalog.get(name, form, holder), () -> catalog.wildcard(form, holder));

@@ -10,6 +10,9 @@ final class PeerContext {
   /** Transport attribute: the SO_PEERCRED credentials of a Unix-socket connection. */
   static final Attributes.Key<UnixPeer> UNIX_PEER = Attributes.Key.create("rotor.unix-peer");
 
+  /** Transport attribute: what SPIRE attested for the connection's process (node mode only). */
+  static final Attributes.Key<PeerIdentity.AttestedPeer> ATTESTED_PEER = Attributes.Key.create("rotor.attested-peer");
+
   /** Call context: the authorized caller; read through {@link PeerIdentity#current()}. */
   static final Context.Key<PeerIdentity> PEER_IDENTITY = Context.key("rotor.peer-identity");
 

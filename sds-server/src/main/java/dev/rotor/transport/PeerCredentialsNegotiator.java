@@ -19,6 +19,9 @@ import io.grpc.netty.shaded.io.netty.channel.unix.PeerCredentials;
 import io.grpc.netty.shaded.io.netty.util.AsciiString;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A plaintext server negotiator for Unix-socket connections that adds the peer's SO_PEERCRED
@@ -46,10 +49,21 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
   /** RFC 9113 §7: grpc-java maps it to RESOURCE_EXHAUSTED. */
   private static final int ENHANCE_YOUR_CALM = 0xb;
 
+  /** RFC 9113 §7: grpc-java maps a GOAWAY with it to UNAVAILABLE, so the caller retries later. */
+  private static final int NO_ERROR = 0x0;
+
   private final UidConnectionGate gate;
+  private final Optional<PeerAttestor> attestor;
+  private final AtomicLong connections = new AtomicLong();
 
   PeerCredentialsNegotiator(UidConnectionGate gate) {
+    this(gate, Optional.empty());
+  }
+
+  /** With {@code attestor}, each admitted connection is also attested before gRPC sees it (node mode). */
+  PeerCredentialsNegotiator(UidConnectionGate gate, Optional<PeerAttestor> attestor) {
     this.gate = requireNonNull(gate, "gate");
+    this.attestor = requireNonNull(attestor, "attestor");
   }
 
   @Override
@@ -61,7 +75,7 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
   public ChannelHandler newHandler(GrpcHttp2ConnectionHandler grpcHandler) {
     ChannelLogger negotiationLogger = grpcHandler.getNegotiationLogger();
     ChannelHandler toGrpc = InternalProtocolNegotiators.grpcNegotiationHandler(grpcHandler);
-    ChannelHandler peerCredentials = new PeerCredentialsHandler(toGrpc, negotiationLogger, gate);
+    ChannelHandler peerCredentials = new PeerCredentialsHandler(toGrpc, negotiationLogger, gate, attestor, connections);
     return InternalProtocolNegotiators.waitUntilActiveHandler(peerCredentials, negotiationLogger);
   }
 
@@ -71,10 +85,15 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
   private static final class PeerCredentialsHandler extends InternalProtocolNegotiators.ProtocolNegotiationHandler {
 
     private final UidConnectionGate gate;
+    private final Optional<PeerAttestor> attestor;
+    private final AtomicLong connections;
 
-    PeerCredentialsHandler(ChannelHandler next, ChannelLogger negotiationLogger, UidConnectionGate gate) {
+    PeerCredentialsHandler(ChannelHandler next, ChannelLogger negotiationLogger, UidConnectionGate gate,
+        Optional<PeerAttestor> attestor, AtomicLong connections) {
       super(next, "PeerCredentials", negotiationLogger);
       this.gate = gate;
+      this.attestor = attestor;
+      this.connections = connections;
     }
 
     @Override
@@ -95,11 +114,70 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
       }
       UidConnectionGate.Admitted admitted = (UidConnectionGate.Admitted) decision;
       ctx.channel().closeFuture().addListener(f -> admitted.release());
+      if (attestor.isEmpty()) {
+        handToGrpc(ctx, peer, null);
+      } else {
+        attest(ctx, peer, attestor.get());
+      }
+    }
+
+    /**
+     * Node mode: the connection stays unread (the client's first bytes wait in the socket, not in
+     * Rotor) until the attestor answers; then it goes on to gRPC with what was attested, or is
+     * closed with a GOAWAY saying why. The process stays open with the connection, so its PID
+     * cannot come to mean another process unnoticed ({@link PeerProcess}).
+     */
+    private void attest(ChannelHandlerContext ctx, UnixPeer peer, PeerAttestor attestor) {
+      PeerProcess process;
+      try {
+        process = PeerProcess.open(peer.pid(), peer.uid(), peer.gid());
+      } catch (IOException | RuntimeException e) {
+        refuse(ctx, peer, new PeerAttestor.Refused("the calling process cannot be found: " + e.getMessage()));
+        return;
+      }
+      ctx.channel().closeFuture().addListener(f -> process.close());
+      ctx.channel().config().setAutoRead(false);
+      CompletableFuture<PeerAttestor.Attestation> pending;
+      try {
+        pending = attestor.attest(peer, process);
+      } catch (RuntimeException e) {
+        pending = CompletableFuture.failedFuture(e);
+      }
+      pending.whenComplete((attestation, failure) -> ctx.executor().execute(() -> {
+        if (!ctx.channel().isActive()) {
+          return; // the caller hung up meanwhile; the close listeners release what it held
+        }
+        PeerAttestor.Attestation outcome = failure == null ? attestation
+            : new PeerAttestor.Unavailable("attestation failed: " + failure);
+        if (outcome instanceof PeerAttestor.Attested attested) {
+          handToGrpc(ctx, peer, new PeerIdentity.AttestedPeer(peer, attested.spiffeIds(), process,
+              connections.incrementAndGet()));
+          ctx.channel().config().setAutoRead(true); // reads what waited in the socket
+        } else {
+          refuse(ctx, peer, outcome);
+        }
+      }));
+    }
+
+    private void refuse(ChannelHandlerContext ctx, UnixPeer peer, PeerAttestor.Attestation outcome) {
+      if (outcome instanceof PeerAttestor.Unavailable unavailable) {
+        gate.refuseAttestation(peer, UidConnectionGate.Refusal.ATTESTATION_UNAVAILABLE, unavailable.reason());
+        ctx.writeAndFlush(goAway(ctx, NO_ERROR, unavailable.reason())).addListener(ChannelFutureListener.CLOSE);
+        return;
+      }
+      String reason = ((PeerAttestor.Refused) outcome).reason();
+      gate.refuseAttestation(peer, UidConnectionGate.Refusal.NOT_ATTESTED, reason);
+      ctx.writeAndFlush(goAway(ctx, INADEQUATE_SECURITY, reason)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void handToGrpc(ChannelHandlerContext ctx, UnixPeer peer, PeerIdentity.AttestedPeer attested) {
       ProtocolNegotiationEvent event = getProtocolNegotiationEvent();
-      Attributes attrs = InternalProtocolNegotiationEvent.getAttributes(event).toBuilder()
-          .set(PeerContext.UNIX_PEER, peer)
-          .build();
-      replaceProtocolNegotiationEvent(InternalProtocolNegotiationEvent.withAttributes(event, attrs));
+      Attributes.Builder attrs = InternalProtocolNegotiationEvent.getAttributes(event).toBuilder()
+          .set(PeerContext.UNIX_PEER, peer);
+      if (attested != null) {
+        attrs.set(PeerContext.ATTESTED_PEER, attested);
+      }
+      replaceProtocolNegotiationEvent(InternalProtocolNegotiationEvent.withAttributes(event, attrs.build()));
       fireProtocolNegotiationEvent(ctx);
     }
 

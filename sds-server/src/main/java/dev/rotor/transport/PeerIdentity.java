@@ -3,6 +3,7 @@ package dev.rotor.transport;
 import static java.util.Objects.requireNonNull;
 
 import io.spiffe.spiffeid.SpiffeId;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -10,7 +11,7 @@ import java.util.Optional;
  * io.grpc.Context} of every call that passed authorization, so services can log it (and only
  * ever see authorized callers).
  */
-public sealed interface PeerIdentity permits PeerIdentity.UnixPeer, PeerIdentity.SpiffePeer {
+public sealed interface PeerIdentity permits PeerIdentity.UnixPeer, PeerIdentity.SpiffePeer, PeerIdentity.AttestedPeer {
 
   /** The caller of the current gRPC call; empty outside a call handled by a Rotor transport. */
   static Optional<PeerIdentity> current() {
@@ -64,6 +65,33 @@ public sealed interface PeerIdentity permits PeerIdentity.UnixPeer, PeerIdentity
     @Override
     public Optional<String> recheck() {
       return chain.recheck();
+    }
+  }
+
+  /**
+   * A caller on the Unix domain socket whose process SPIRE attested when it connected (node mode):
+   * it holds {@code spiffeIds} and nothing else.
+   *
+   * @param connection a number for the connection, unique in this process, so a caller's streams
+   *     can be told apart by the connection (and so the process) they arrived on
+   */
+  record AttestedPeer(UnixPeer unix, List<SpiffeId> spiffeIds, PeerProcess process, long connection)
+      implements PeerIdentity {
+    public AttestedPeer {
+      requireNonNull(unix, "unix");
+      spiffeIds = List.copyOf(requireNonNull(spiffeIds, "spiffeIds"));
+      requireNonNull(process, "process");
+    }
+
+    @Override
+    public String describe() {
+      return spiffeIds.get(0) + " (" + unix.describe() + ")";
+    }
+
+    /** Whether the process attested is still the one alive under its PID ({@link PeerProcess#recheck()}). */
+    @Override
+    public Optional<String> recheck() {
+      return process.recheck();
     }
   }
 }

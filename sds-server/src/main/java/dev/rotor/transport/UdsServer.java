@@ -66,7 +66,18 @@ public final class UdsServer implements AutoCloseable {
    */
   public static UdsServer start(UdsServerOptions options, List<ServerServiceDefinition> services)
       throws TransportStartException {
+    return start(options, services, Optional.empty());
+  }
+
+  /**
+   * As {@link #start(UdsServerOptions, List)}; with {@code attestor}, every connection the UID check
+   * admits is also attested before any call on it is served (node mode), and its calls carry the
+   * {@link PeerIdentity.AttestedPeer}.
+   */
+  public static UdsServer start(UdsServerOptions options, List<ServerServiceDefinition> services,
+      Optional<PeerAttestor> attestor) throws TransportStartException {
     requireNonNull(options, "options");
+    requireNonNull(attestor, "attestor");
     List<ServerServiceDefinition> definitions = List.copyOf(requireNonNull(services, "services"));
     if (!Epoll.isAvailable()) {
       throw new TransportStartException(SocketFile.FLAG + ": Unix domain sockets need Linux epoll, which is unavailable ("
@@ -80,7 +91,7 @@ public final class UdsServer implements AutoCloseable {
     SocketLock lock = SocketLock.acquire(target);
     try {
       SocketFile.checkTarget(target);
-      return start(options, definitions, target, lock);
+      return start(options, definitions, target, lock, attestor);
     } catch (TransportStartException | RuntimeException e) {
       lock.close();
       throw e;
@@ -88,7 +99,7 @@ public final class UdsServer implements AutoCloseable {
   }
 
   private static UdsServer start(UdsServerOptions options, List<ServerServiceDefinition> definitions, Path target,
-      SocketLock lock) throws TransportStartException {
+      SocketLock lock, Optional<PeerAttestor> attestor) throws TransportStartException {
     Path stagingDir = SocketFile.createStagingDir(target);
     EventLoopGroup eventLoops = new MultiThreadIoEventLoopGroup(
         EVENT_LOOP_THREADS, new DefaultThreadFactory("rotor-uds", true), EpollIoHandler.newFactory());
@@ -100,7 +111,7 @@ public final class UdsServer implements AutoCloseable {
       Path staged = SocketFile.stagedSocket(stagingDir);
       NettyServerBuilder builder = NettyServerBuilder
           .forAddress(new DomainSocketAddress(staged.toString()),
-              InternalNettyServerCredentials.create(new PeerCredentialsNegotiator(gate)))
+              InternalNettyServerCredentials.create(new PeerCredentialsNegotiator(gate, attestor)))
           .channelType(EpollServerDomainSocketChannel.class)
           // grpc sets SO_KEEPALIVE on every accepted channel; a Unix socket has no such option and
           // Netty would log a warning per connection. null removes the option.
@@ -113,7 +124,7 @@ public final class UdsServer implements AutoCloseable {
           // One connection may not open streams without end: each holds state (15,000 on one
           // connection ran Rotor out of memory, issue 13, finding 6).
           .maxConcurrentCallsPerConnection(options.limits().maxCallsPerConnection())
-          .intercept(new UidAuthorizationInterceptor(options.allowedUids(), gate));
+          .intercept(new UidAuthorizationInterceptor(options.allowedUids(), gate, attestor.isPresent()));
       definitions.forEach(builder::addService);
       server = builder.build();
       try {

@@ -8,7 +8,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * How to serve on a Unix domain socket.
@@ -17,11 +16,11 @@ import java.util.TreeSet;
  *     (0755) when missing
  * @param socketMode the permissions of the socket file; connecting needs write permission, so
  *     {@code rw-rw----} (0660, the default) admits the owner and the group
- * @param allowedUids the UIDs whose calls are served (checked with SO_PEERCRED on every
- *     connection); never empty: there is no "anyone who can open the socket" mode
+ * @param allowedUids the UIDs whose connections are admitted (checked with SO_PEERCRED on every
+ *     connection): a list, or — only where every caller is attested by SPIRE (node mode) — any
  * @param limits how many connections, and calls on each, the socket admits
  */
-public record UdsServerOptions(Path socketPath, Set<PosixFilePermission> socketMode, Set<Integer> allowedUids,
+public record UdsServerOptions(Path socketPath, Set<PosixFilePermission> socketMode, AllowedUids allowedUids,
     Limits limits) {
 
   /**
@@ -57,6 +56,12 @@ public record UdsServerOptions(Path socketPath, Set<PosixFilePermission> socketM
   public static final Set<PosixFilePermission> DEFAULT_SOCKET_MODE =
       Collections.unmodifiableSet(EnumSet.copyOf(PosixFilePermissions.fromString("rw-rw----")));
 
+  /** A list of UIDs; never empty: a pod-local socket has no "anyone who can open it" mode. */
+  public UdsServerOptions(Path socketPath, Set<PosixFilePermission> socketMode, Set<Integer> allowedUids,
+      Limits limits) {
+    this(socketPath, socketMode, AllowedUids.only(allowedUids), limits);
+  }
+
   /** With the default limits. */
   public UdsServerOptions(Path socketPath, Set<PosixFilePermission> socketMode, Set<Integer> allowedUids) {
     this(socketPath, socketMode, allowedUids, Limits.DEFAULTS);
@@ -72,15 +77,6 @@ public record UdsServerOptions(Path socketPath, Set<PosixFilePermission> socketM
     socketMode = Collections.unmodifiableSet(
         socketMode.isEmpty() ? EnumSet.noneOf(PosixFilePermission.class) : EnumSet.copyOf(socketMode));
     requireNonNull(allowedUids, "allowedUids");
-    if (allowedUids.isEmpty()) {
-      throw new IllegalArgumentException("allowedUids: empty (expected: at least one UID, e.g. Rotor's own)");
-    }
-    for (Integer uid : allowedUids) {
-      if (uid == null || uid < 0) {
-        throw new IllegalArgumentException("allowedUids: " + uid + " (expected: a UID >= 0)");
-      }
-    }
-    allowedUids = Collections.unmodifiableSet(new TreeSet<>(allowedUids));
     requireNonNull(limits, "limits");
   }
 

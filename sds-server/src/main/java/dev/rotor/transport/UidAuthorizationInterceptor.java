@@ -13,7 +13,8 @@ import io.grpc.ServerInterceptor;
 import java.util.Set;
 
 /**
- * Serves a call only if the Unix-socket peer's UID is allowed; closes every other call with
+ * Serves a call only if the Unix-socket peer's UID is allowed (and, in node mode, its connection
+ * was attested: {@link PeerAttestor}); closes every other call with
  * PERMISSION_DENIED before the service is started, so it never sees a message and never sends a
  * byte of key material. Allowed calls carry the caller in {@link PeerIdentity#current()}.
  *
@@ -23,20 +24,27 @@ import java.util.Set;
  */
 final class UidAuthorizationInterceptor implements ServerInterceptor {
 
-  private final Set<Integer> allowedUids;
+  private final AllowedUids allowedUids;
   private final UidConnectionGate gate;
+  private final boolean attested;
 
   /** With a gate of its own, for a server without connection limits (tests). */
   UidAuthorizationInterceptor(Set<Integer> allowedUids) {
-    this(allowedUids, new UidConnectionGate(allowedUids, Integer.MAX_VALUE, Integer.MAX_VALUE,
-        RateLimitedLog.perSecond()));
+    this(AllowedUids.only(allowedUids), new UidConnectionGate(allowedUids, Integer.MAX_VALUE, Integer.MAX_VALUE,
+        RateLimitedLog.perSecond()), false);
   }
 
-  UidAuthorizationInterceptor(Set<Integer> allowedUids, UidConnectionGate gate) {
-    this.allowedUids = Set.copyOf(requireNonNull(allowedUids, "allowedUids"));
+  /**
+   * @param attested true when every connection must have been attested ({@link PeerAttestor}): a
+   *     call on one that was not is refused, and the caller is the attested peer
+   */
+  UidAuthorizationInterceptor(AllowedUids allowedUids, UidConnectionGate gate, boolean attested) {
+    this.allowedUids = requireNonNull(allowedUids, "allowedUids");
     this.gate = requireNonNull(gate, "gate");
-    if (this.allowedUids.isEmpty()) {
-      throw new IllegalArgumentException("allowedUids: empty (expected: at least one UID)");
+    this.attested = attested;
+    if (allowedUids instanceof AllowedUids.Any && !attested) {
+      // Fail closed: "any UID" is only safe where SPIRE decides what each caller is.
+      throw new IllegalArgumentException("allowedUids: any (expected: a list of UIDs unless callers are attested)");
     }
   }
 
@@ -50,11 +58,20 @@ final class UidAuthorizationInterceptor implements ServerInterceptor {
       gate.logDeniedCall(method, "unknown", "the connection carries no peer credentials");
       return Transports.deny(call, "caller has no peer credentials");
     }
-    if (!allowedUids.contains(peer.uid())) {
+    if (!allowedUids.allows(peer.uid())) {
       gate.logDeniedCall(method, peer.describe(), "UID not allowed (allowed: " + allowedUids + ")");
       return Transports.deny(call, "caller UID " + peer.uid() + " is not allowed");
     }
-    Context context = Context.current().withValue(PeerContext.PEER_IDENTITY, peer);
+    PeerIdentity who = peer;
+    if (attested) {
+      PeerIdentity.AttestedPeer attestedPeer = call.getAttributes().get(PeerContext.ATTESTED_PEER);
+      if (attestedPeer == null) {
+        gate.logDeniedCall(method, peer.describe(), "the connection was not attested");
+        return Transports.deny(call, "caller not attested");
+      }
+      who = attestedPeer;
+    }
+    Context context = Context.current().withValue(PeerContext.PEER_IDENTITY, who);
     return Contexts.interceptCall(context, call, headers, next);
   }
 }

@@ -4,11 +4,9 @@ import static java.util.Objects.requireNonNull;
 
 import dev.rotor.logging.RateLimitedLog;
 import dev.rotor.transport.PeerIdentity.UnixPeer;
-import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -41,7 +39,11 @@ final class UidConnectionGate {
     /** {@code --max-connections}: the socket's connections in all. */
     CONNECTION_LIMIT,
     /** {@code --max-connections-per-uid}: one allowed UID's connections. */
-    UID_CONNECTION_LIMIT
+    UID_CONNECTION_LIMIT,
+    /** Node mode: SPIRE issued no identity to the caller's process, or the process went away. */
+    NOT_ATTESTED,
+    /** Node mode: SPIRE's agent could not attest the caller now (unreachable, or too slow). */
+    ATTESTATION_UNAVAILABLE
   }
 
   /** The outcome for one connection: admitted (release it when it closes) or refused. */
@@ -66,17 +68,24 @@ final class UidConnectionGate {
   /** @param description what the caller is told (no internals: the limit's flag and value, or its UID) */
   record Refused(Refusal reason, String description) implements Decision {}
 
-  private final Set<Integer> allowedUids;
+  private final AllowedUids allowedUids;
   private final int maxConnections;
   private final int maxPerUid;
   private final RateLimitedLog refusalLog;
   private final AtomicInteger open = new AtomicInteger();
-  /** Keys are allowed UIDs only, so the map is bounded by --allowed-uid. */
-  private final Map<Integer, AtomicInteger> openByUid = new ConcurrentHashMap<>();
+  /**
+   * Open connections by UID; a UID leaves the map with its last connection, so the map is bounded
+   * by the open connections (and by --allowed-uid when that is a list).
+   */
+  private final Map<Integer, Integer> openByUid = new ConcurrentHashMap<>();
   private final Map<Refusal, LongAdder> refusals = new EnumMap<>(Refusal.class);
 
   UidConnectionGate(Set<Integer> allowedUids, int maxConnections, int maxPerUid, RateLimitedLog refusalLog) {
-    this.allowedUids = Collections.unmodifiableSet(new TreeSet<>(requireNonNull(allowedUids, "allowedUids")));
+    this(AllowedUids.only(allowedUids), maxConnections, maxPerUid, refusalLog);
+  }
+
+  UidConnectionGate(AllowedUids allowedUids, int maxConnections, int maxPerUid, RateLimitedLog refusalLog) {
+    this.allowedUids = requireNonNull(allowedUids, "allowedUids");
     this.maxConnections = maxConnections;
     this.maxPerUid = maxPerUid;
     this.refusalLog = requireNonNull(refusalLog, "refusalLog");
@@ -86,7 +95,7 @@ final class UidConnectionGate {
   }
 
   Decision admit(UnixPeer peer) {
-    if (!allowedUids.contains(peer.uid())) {
+    if (!allowedUids.allows(peer.uid())) {
       return refuse(peer, Refusal.UID_NOT_ALLOWED, "caller UID " + peer.uid() + " is not allowed");
     }
     if (open.incrementAndGet() > maxConnections) {
@@ -94,17 +103,36 @@ final class UidConnectionGate {
       return refuse(peer, Refusal.CONNECTION_LIMIT, "too many connections to Rotor's socket (limit "
           + maxConnections + ", --max-connections)");
     }
-    AtomicInteger mine = openByUid.computeIfAbsent(peer.uid(), k -> new AtomicInteger());
-    if (mine.incrementAndGet() > maxPerUid) {
-      mine.decrementAndGet();
+    boolean[] overLimit = new boolean[1];
+    openByUid.compute(peer.uid(), (uid, n) -> {
+      int count = n == null ? 0 : n;
+      overLimit[0] = count >= maxPerUid;
+      return overLimit[0] ? n : count + 1;
+    });
+    if (overLimit[0]) {
       open.decrementAndGet();
       return refuse(peer, Refusal.UID_CONNECTION_LIMIT, "too many connections from UID " + peer.uid() + " (limit "
           + maxPerUid + ", --max-connections-per-uid)");
     }
     return new Admitted(() -> {
-      mine.decrementAndGet();
+      openByUid.computeIfPresent(peer.uid(), (uid, n) -> n <= 1 ? null : n - 1);
       open.decrementAndGet();
     });
+  }
+
+  /**
+   * Counts and logs (rate-limited) a connection the attestor did not admit; it is closed, never served.
+   *
+   * @param reason {@link Refusal#NOT_ATTESTED} or {@link Refusal#ATTESTATION_UNAVAILABLE}
+   */
+  void refuseAttestation(UnixPeer peer, Refusal reason, String why) {
+    refusals.get(reason).increment();
+    long skipped = refusalLog.acquire();
+    if (skipped >= 0) {
+      log.atWarn().addKeyValue("reason", reason.name().toLowerCase(java.util.Locale.ROOT))
+          .addKeyValue("peer", peer.describe()).addKeyValue("suppressed_since_last", skipped)
+          .log("refused a Unix-socket connection from {}: {}", peer.describe(), why);
+    }
   }
 
   /** The connection's credentials could not be read: it is closed, never served. */

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Every secret one identity snapshot can serve, by the names Envoy may ask for, encoded once.
@@ -157,9 +158,34 @@ public final class SecretCatalog {
     return out;
   }
 
+  /**
+   * As {@link #get(String, ValidationForm, SpiffeId)}, for a caller entitled to the keys of several
+   * SPIFFE IDs (a node-mode caller that SPIRE attested with more than one identity).
+   */
+  public Optional<Resource> get(String name, ValidationForm form, Set<SpiffeId> keyHolders) {
+    return mayHold(name, keyHolders) ? get(name, form) : Optional.empty();
+  }
+
+  /** As {@link #wildcard(ValidationForm, SpiffeId)}, for a caller entitled to the keys of {@code keyHolders}. */
+  public List<Resource> wildcard(ValidationForm form, Set<SpiffeId> keyHolders) {
+    List<Resource> all = wildcardByForm.get(form);
+    List<Resource> out = new ArrayList<>(all.size());
+    for (Resource r : all) {
+      if (mayHold(r.name(), keyHolders)) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
   private boolean mayHold(String name, SpiffeId keyHolder) {
     String holder = keyHolders.get(name);
     return holder == null || holder.equals(keyHolder.toString());
+  }
+
+  private boolean mayHold(String name, Set<SpiffeId> holders) {
+    String holder = keyHolders.get(name);
+    return holder == null || holders.stream().anyMatch(h -> h.toString().equals(holder));
   }
 
   /** All names served in this form, for diagnostics. */
