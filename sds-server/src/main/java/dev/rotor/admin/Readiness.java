@@ -32,9 +32,7 @@ public final class Readiness {
     }
   }
 
-  private final Supplier<GateStatus> gate;
-  private final Duration margin;
-  private final Clock clock;
+  private final Supplier<List<String>> identityProblems;
   private final Supplier<List<String>> servingProblems;
   private final BooleanSupplier stopping;
 
@@ -45,9 +43,19 @@ public final class Readiness {
    */
   public Readiness(Supplier<GateStatus> gate, Duration margin, Clock clock, Supplier<List<String>> servingProblems,
       BooleanSupplier stopping) {
-    this.gate = requireNonNull(gate, "gate");
-    this.margin = requireNonNull(margin, "margin");
-    this.clock = requireNonNull(clock, "clock");
+    this(() -> identityProblems(gate.get(), margin, clock), servingProblems, stopping);
+    requireNonNull(gate, "gate");
+    requireNonNull(margin, "margin");
+    requireNonNull(clock, "clock");
+  }
+
+  /**
+   * For a Rotor without one identity of its own (node mode): {@code identityProblems} says what keeps
+   * it from serving identities at all (the SPIRE agent's bundles missing).
+   */
+  public Readiness(Supplier<List<String>> identityProblems, Supplier<List<String>> servingProblems,
+      BooleanSupplier stopping) {
+    this.identityProblems = requireNonNull(identityProblems, "identityProblems");
     this.servingProblems = requireNonNull(servingProblems, "servingProblems");
     this.stopping = requireNonNull(stopping, "stopping");
   }
@@ -57,7 +65,13 @@ public final class Readiness {
     if (stopping.getAsBoolean()) {
       reasons.add("shutting down");
     }
-    GateStatus g = gate.get();
+    reasons.addAll(identityProblems.get());
+    reasons.addAll(servingProblems.get());
+    return new Result(reasons.isEmpty(), reasons);
+  }
+
+  private static List<String> identityProblems(GateStatus g, Duration margin, Clock clock) {
+    List<String> reasons = new ArrayList<>();
     Optional<IdentitySnapshot> served = g.current();
     if (served.isEmpty()) {
       reasons.add("no identity received yet" + g.lastRefusal()
@@ -74,7 +88,6 @@ public final class Readiness {
         }
       }
     }
-    reasons.addAll(servingProblems.get());
-    return new Result(reasons.isEmpty(), reasons);
+    return reasons;
   }
 }

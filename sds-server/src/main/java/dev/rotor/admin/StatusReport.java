@@ -49,9 +49,20 @@ public final class StatusReport {
   private final Supplier<List<StreamStatus>> streams;
   private final Supplier<Optional<PolicyInfo>> policy;
   private final Supplier<Readiness.Result> readiness;
+  private final Supplier<Optional<ObjectNode>> node;
 
   public StatusReport(String version, Clock clock, Supplier<GateStatus> gate, Supplier<List<StreamStatus>> streams,
       Supplier<Optional<PolicyInfo>> policy, Supplier<Readiness.Result> readiness) {
+    this(version, clock, gate, streams, policy, readiness, Optional::empty);
+  }
+
+  /**
+   * @param node node mode's section (the attested workloads, their subscriptions and identities),
+   *     present only in node mode
+   */
+  public StatusReport(String version, Clock clock, Supplier<GateStatus> gate, Supplier<List<StreamStatus>> streams,
+      Supplier<Optional<PolicyInfo>> policy, Supplier<Readiness.Result> readiness, Supplier<Optional<ObjectNode>> node) {
+    this.node = requireNonNull(node, "node");
     this.version = requireNonNull(version, "version");
     this.clock = requireNonNull(clock, "clock");
     this.gate = requireNonNull(gate, "gate");
@@ -80,6 +91,7 @@ public final class StatusReport {
     } else {
       root.putNull("policy");
     }
+    node.get().ifPresent(n -> root.set("node", n));
     ArrayNode envoys = root.putArray("envoys");
     groupByEnvoy(streams.get()).forEach(g -> envoys.add(envoy(g, now)));
     return root;
@@ -141,6 +153,9 @@ public final class StatusReport {
     ObjectNode n = JSON.createObjectNode();
     n.put("node_id", e.nodeId());
     n.put("peer", e.peer());
+    if (e.streams().get(0).caller() instanceof dev.rotor.protocol.Caller.Attested attested) {
+      n.put("attested_id", attested.spiffeId().toString()); // node mode: who SPIRE says this Envoy is
+    }
     n.put("cluster", e.streams().get(0).node().getCluster());
     // The identity this Envoy runs: the certificates it ACKed, one entry per certificate.
     Map<String, CertificateInfo> certs = new TreeMap<>();

@@ -37,6 +37,7 @@ import picocli.CommandLine.Option;
         "Examples:",
         "  rotor serve --dev                                   # development CA, socket /run/rotor/sds.sock",
         "  rotor serve --workload-api unix:///run/spire/agent/api.sock --allowed-uid 101",
+        "  rotor serve --node --delegated-identity-api unix:///run/spire/admin/admin.sock --policy policy.yaml",
         "  rotor status                                        # one row per connected Envoy",
         "",
         "Exit status: 0 after a clean shutdown (SIGTERM, SIGINT or SIGHUP, at any point after start; the policy file",
@@ -51,6 +52,22 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--workload-api-wait", paramLabel = "DURATION", converter = Durations.class, defaultValue = "30s",
       description = "How long to wait at start-up for the agent socket to appear (default: ${DEFAULT-VALUE}).")
   Duration workloadApiWait;
+
+  @Option(names = "--node", description = "Node mode: one Rotor serves every Envoy on this node. Each connection's"
+      + " process is attested by the SPIRE agent's Delegated Identity API (--delegated-identity-api) from its PID, and"
+      + " gets only the SVIDs SPIRE issues to it and the policy workload of that identity. Rotor's own process must"
+      + " be registered with a SPIFFE ID listed in the agent's authorized_delegates.")
+  boolean node;
+
+  @Option(names = "--delegated-identity-api", paramLabel = "ADDRESS",
+      description = "--node: the SPIRE agent's admin socket (agent admin_socket_path): unix:///path or /path."
+          + " Rotor waits up to --workload-api-wait for it to appear.")
+  String delegatedIdentityApi;
+
+  @Option(names = "--attestation-timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "10s",
+      description = "--node: how long a new connection waits for SPIRE to attest its process before it is closed"
+          + " (the caller retries; default: ${DEFAULT-VALUE}).")
+  Duration attestationTimeout;
 
   @Option(names = "--dev", description = "Use the embedded development CA instead of a SPIRE agent (not for production).")
   boolean dev;
@@ -96,8 +113,8 @@ public final class ServeCommand implements Callable<Integer> {
   String socketMode;
 
   @Option(names = "--allowed-uid", paramLabel = "UID",
-      description = "UIDs allowed to connect to the socket (repeatable; default: Rotor's own UID). Connections from"
-          + " other UIDs are closed at once, before any call.")
+      description = "UIDs allowed to connect to the socket (repeatable; default: Rotor's own UID, or with --node any"
+          + " UID, each caller being attested). Connections from other UIDs are closed at once, before any call.")
   List<String> allowedUids = new ArrayList<>();
 
   @Option(names = "--max-connections", paramLabel = "N", defaultValue = "512",

@@ -7,6 +7,8 @@ import dev.rotor.protocol.StreamLimits;
 import dev.rotor.runtime.ServeConfig;
 import dev.rotor.source.dev.DevCaOptions;
 import dev.rotor.source.workload.WorkloadApiAddress;
+import dev.rotor.node.NodeOptions;
+import dev.rotor.transport.AllowedUids;
 import dev.rotor.transport.TcpMtlsOptions;
 import dev.rotor.transport.UdsServerOptions;
 import dev.rotor.xds.secret.SecretNaming;
@@ -56,6 +58,7 @@ final class ServeConfigParser {
   private ServeConfigParser() {}
 
   static ServeConfig parse(ServeCommand c, Map<String, String> env) {
+    Optional<NodeOptions> node = nodeOptions(c);
     if (c.dev && c.workloadApi != null) {
       throw UsageException.of("--dev", "cannot be combined with --workload-api (choose one identity source)");
     }
@@ -67,7 +70,9 @@ final class ServeConfigParser {
 
     Optional<DevCaOptions> dev = Optional.empty();
     Optional<WorkloadApiAddress> agent = Optional.empty();
-    if (c.dev) {
+    if (node.isPresent()) {
+      rejectDevOnly(c); // each workload's identity comes from SPIRE, for the caller attested
+    } else if (c.dev) {
       TrustDomain td = trustDomain.orElse(TrustDomain.parse(DEFAULT_TRUST_DOMAIN));
       trustDomain = Optional.of(td);
       dev = Optional.of(devOptions(c, td));
@@ -87,7 +92,7 @@ final class ServeConfigParser {
       throw UsageException.of("--workload-api-wait", Durations.format(c.workloadApiWait) + " (expected: between 0s and 10m)");
     }
 
-    UdsServerOptions uds = udsOptions(c);
+    UdsServerOptions uds = udsOptions(c, node.isPresent());
     Optional<TcpMtlsOptions> tcp = tcpOptions(c);
     SecretNaming naming = translate(() -> new SecretNaming(c.defaultSvidName, c.defaultBundleName, c.defaultAllBundlesName));
     GatePolicy policy = new GatePolicy(trustDomain, expected);
@@ -104,7 +109,55 @@ final class ServeConfigParser {
     between("--max-node-bytes", c.maxNodeBytes, 1024, 4 * 1024 * 1024);
     return new ServeConfig(dev, agent, c.workloadApiWait, policy, uds, tcp, naming, c.disableSpiffeCertValidation,
         Optional.ofNullable(c.policy).map(java.nio.file.Path::toAbsolutePath), c.policyPollInterval, admin,
-        helperConfig(c.helperConfig, env), new StreamLimits(c.maxStreams, c.maxNodeBytes));
+        helperConfig(c.helperConfig, env), new StreamLimits(c.maxStreams, c.maxNodeBytes), node);
+  }
+
+  /**
+   * --node and the flags that go with it; other sources and what node mode does not serve are
+   * refused with the reason.
+   */
+  private static Optional<NodeOptions> nodeOptions(ServeCommand c) {
+    if (!c.node) {
+      if (c.delegatedIdentityApi != null) {
+        throw UsageException.of(NodeOptions.FLAG, "only with --node");
+      }
+      return Optional.empty();
+    }
+    if (c.dev || c.workloadApi != null) {
+      throw UsageException.of("--node", "cannot be combined with " + (c.dev ? "--dev" : "--workload-api")
+          + " (in node mode every identity comes from the SPIRE agent's Delegated Identity API, per caller)");
+    }
+    if (c.tcpListen != null) {
+      throw UsageException.of("--tcp-listen", "not with --node (node mode attests callers by their process on the"
+          + " Unix socket; serve remote callers with a central Rotor)");
+    }
+    if (c.helperConfig != null) {
+      throw UsageException.of("--helper-config", "not with --node (a node-mode Rotor holds no identity of its own to"
+          + " write; run rotor write-certs in the workload's pod)");
+    }
+    if (!c.expectSpiffeIds.isEmpty()) {
+      throw UsageException.of("--expect-spiffe-id", "not with --node (each caller may hold exactly what SPIRE"
+          + " attests for it; narrow it with --trust-domain and SPIRE's registration entries)");
+    }
+    if (c.delegatedIdentityApi == null) {
+      throw UsageException.of(NodeOptions.FLAG, "required with --node (the SPIRE agent's admin socket, its"
+          + " admin_socket_path, e.g. unix:///run/spire/admin/admin.sock)");
+    }
+    WorkloadApiAddress address;
+    try {
+      address = WorkloadApiAddress.parse(NodeOptions.FLAG, c.delegatedIdentityApi);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage(), e);
+    }
+    if (!(address instanceof WorkloadApiAddress.Unix unix)) {
+      throw UsageException.of(NodeOptions.FLAG, c.delegatedIdentityApi + " (expected a Unix socket: SPIRE serves"
+          + " the Delegated Identity API on its admin socket only)");
+    }
+    if (c.attestationTimeout.compareTo(Duration.ofMillis(100)) < 0 || c.attestationTimeout.compareTo(Duration.ofMinutes(1)) > 0) {
+      throw UsageException.of("--attestation-timeout", Durations.format(c.attestationTimeout)
+          + " (expected: between 100ms and 1m)");
+    }
+    return Optional.of(new NodeOptions(unix.path(), c.workloadApiWait, c.attestationTimeout));
   }
 
   private static AdminOptions adminOptions(ServeCommand c, Optional<DevCaOptions> dev) {
@@ -220,7 +273,7 @@ final class ServeConfigParser {
     }
   }
 
-  private static UdsServerOptions udsOptions(ServeCommand c) {
+  private static UdsServerOptions udsOptions(ServeCommand c, boolean node) {
     Path socket;
     try {
       socket = Path.of(c.sdsSocket).toAbsolutePath().normalize();
@@ -251,14 +304,18 @@ final class ServeConfigParser {
         throw UsageException.of("--allowed-uid", "\"" + u + "\" is not a UID (expected a number >= 0, e.g. 101)");
       }
     }
-    if (uids.isEmpty()) {
-      uids.add(ownUid());
-    }
     between("--max-connections", c.maxConnections, 1, 100_000);
     between("--max-connections-per-uid", c.maxConnectionsPerUid, 1, c.maxConnections);
     between("--max-streams-per-connection", c.maxStreamsPerConnection, 1, 100_000);
     UdsServerOptions.Limits limits = new UdsServerOptions.Limits(c.maxConnections, c.maxConnectionsPerUid,
         c.maxStreamsPerConnection);
+    if (uids.isEmpty() && node) {
+      // Node mode: every Envoy of the node connects, under whatever UID; SPIRE attests each one.
+      return translate(() -> new UdsServerOptions(socket, mode, AllowedUids.any(), limits));
+    }
+    if (uids.isEmpty()) {
+      uids.add(ownUid());
+    }
     return translate(() -> new UdsServerOptions(socket, mode, uids, limits));
   }
 

@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * calls back into the gate only queues more work. {@link #status()} reads {@link #view}, an
  * immutable copy republished after every change.
  */
-public final class IdentityGate implements IdentityListener {
+public final class IdentityGate implements IdentityListener, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(IdentityGate.class);
 
@@ -58,6 +58,7 @@ public final class IdentityGate implements IdentityListener {
   private final EnumMap<RefusalReason, Long> refusals = new EnumMap<>(RefusalReason.class);
   private long sourceErrors;
   private Refusal lastRefusal;
+  private boolean closed;
 
   /** The state {@link #status()} reports; replaced whole from syncContext, read from any thread. */
   private volatile View view = new View(null, null, new EnumMap<>(RefusalReason.class), 0, null);
@@ -106,7 +107,25 @@ public final class IdentityGate implements IdentityListener {
         Optional.ofNullable(v.lastRefusal()), Optional.ofNullable(v.served()));
   }
 
+  /**
+   * Stops the gate: its expiry timer is cancelled and nothing more goes downstream (a node-mode
+   * workload whose last stream closed). Idempotent.
+   */
+  @Override
+  public void close() {
+    syncContext.execute(() -> {
+      closed = true;
+      if (expiryTimer != null) {
+        expiryTimer.cancel();
+        expiryTimer = null;
+      }
+    });
+  }
+
   private void consider(IdentitySnapshot candidate) {
+    if (closed) {
+      return;
+    }
     Instant now = clock.instant();
     Optional<SnapshotChecks.Failure> failure = checks.check(candidate, now);
     if (failure.isPresent()) {
@@ -133,7 +152,7 @@ public final class IdentityGate implements IdentityListener {
 
   /** Withdraws SVIDs that reached their not-after; runs at the earliest not-after served. */
   private void withdrawExpired() {
-    if (served == null) {
+    if (served == null || closed) {
       return;
     }
     Instant now = clock.instant();

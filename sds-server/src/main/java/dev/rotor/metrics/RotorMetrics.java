@@ -242,6 +242,28 @@ public final class RotorMetrics implements XdsEventListener, RotationConvergence
         .register(registry);
   }
 
+  /**
+   * Adds a counter family read at scrape time with any number of labels: one sample per entry of
+   * {@code counts}, whose key holds the label values in the order of {@code labelNames}. Its owner
+   * keeps the series bounded (node mode: one per live attested workload).
+   */
+  public void registerCounter(String name, String help, List<String> labelNames,
+      Supplier<Map<List<String>, Long>> counts) {
+    requireNonNull(counts, "counts");
+    CounterWithCallback.builder().name(name).help(help).labelNames(labelNames.toArray(String[]::new))
+        .callback(cb -> counts.get().forEach((values, n) -> cb.call(n, values.toArray(String[]::new))))
+        .register(registry);
+  }
+
+  /** As {@link #registerCounter(String, String, List, Supplier)}, for a gauge. */
+  public void registerGauge(String name, String help, List<String> labelNames,
+      Supplier<Map<List<String>, Double>> values) {
+    requireNonNull(values, "values");
+    GaugeWithCallback.builder().name(name).help(help).labelNames(labelNames.toArray(String[]::new))
+        .callback(cb -> values.get().forEach((labels, v) -> cb.call(v, labels.toArray(String[]::new))))
+        .register(registry);
+  }
+
   /** {@code counts} keyed by the enum constants' names in lower case, the form of Rotor's label values. */
   public static <E extends Enum<E>> Map<String, Long> byLowerCaseName(Map<E, Long> counts) {
     Map<String, Long> out = new TreeMap<>();

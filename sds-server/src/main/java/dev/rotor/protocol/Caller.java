@@ -32,6 +32,13 @@ public sealed interface Caller permits Caller.PodLocal, Caller.Remote, Caller.At
   Status LAPSED = Status.UNAUTHENTICATED.withDescription(
       "client certificate no longer valid (expired, or its CA left the trust bundle); reconnect with a current SVID");
 
+  /**
+   * What an attested (node-mode) caller is told when its process no longer holds the PID SPIRE
+   * attested: the connection's identity is void, a new one is attested from scratch.
+   */
+  Status PROCESS_GONE = Status.UNAUTHENTICATED.withDescription(
+      "the process attested for this connection no longer holds its PID; reconnect to be attested again");
+
   /** For logs, status and CSDS, e.g. {@code uid=101 gid=101 pid=7} or a SPIFFE ID. */
   String describe();
 

@@ -134,7 +134,7 @@ public final class XdsStreamFactory {
         log.atWarn().addKeyValue("stream", s.info.id()).addKeyValue("peer", s.info.peer())
             .addKeyValue("reason", lapsed.get()).log("ending xDS stream: the caller's credentials no longer hold");
         events.callerRefused(s.info.caller(), Caller.REFUSED_CREDENTIALS_LAPSED, s.info.nodeId());
-        s.terminate(Caller.LAPSED);
+        s.terminate(s.info.caller() instanceof Caller.Attested ? Caller.PROCESS_GONE : Caller.LAPSED);
         ended++;
       }
     }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.rotor.admin.AdminOptions;
 import dev.rotor.gate.GatePolicy;
+import dev.rotor.node.NodeOptions;
 import dev.rotor.protocol.StreamLimits;
 import dev.rotor.source.dev.DevCaOptions;
 import dev.rotor.source.workload.WorkloadApiAddress;
@@ -15,8 +16,9 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * Everything {@code rotor serve} needs, validated. Exactly one identity source: the development CA
- * or a SPIRE agent. With a policy file, listeners and clusters are served over ADS/LDS/CDS too; with
+ * Everything {@code rotor serve} needs, validated. Exactly one identity source: the development CA,
+ * a SPIRE agent's Workload API, or (node mode) its Delegated Identity API, where each caller is
+ * attested and served its own identities. With a policy file, listeners and clusters are served over ADS/LDS/CDS too; with
  * a helper config, the served identities are also written to files (docs/file-writer.md). The admin
  * endpoint (health, metrics, status) listens where {@code admin} says, if anywhere. What the xDS
  * streams may hold, over every transport, is bounded by {@code streamLimits}.
@@ -34,7 +36,17 @@ public record ServeConfig(
     Duration policyPollInterval,
     AdminOptions admin,
     Optional<dev.rotor.files.HelperConfig> fileWriter,
-    StreamLimits streamLimits) {
+    StreamLimits streamLimits,
+    Optional<NodeOptions> node) {
+
+  /** Not in node mode. */
+  public ServeConfig(Optional<DevCaOptions> dev, Optional<WorkloadApiAddress> workloadApi, Duration workloadApiWait,
+      GatePolicy gatePolicy, UdsServerOptions uds, Optional<TcpMtlsOptions> tcp, SecretNaming naming,
+      boolean spiffeValidationDisabled, Optional<Path> policyFile, Duration policyPollInterval, AdminOptions admin,
+      Optional<dev.rotor.files.HelperConfig> fileWriter, StreamLimits streamLimits) {
+    this(dev, workloadApi, workloadApiWait, gatePolicy, uds, tcp, naming, spiffeValidationDisabled, policyFile,
+        policyPollInterval, admin, fileWriter, streamLimits, Optional.empty());
+  }
 
   /** With the default {@link StreamLimits} (--max-streams, --max-node-bytes). */
   public ServeConfig(Optional<DevCaOptions> dev, Optional<WorkloadApiAddress> workloadApi, Duration workloadApiWait,
@@ -69,9 +81,13 @@ public record ServeConfig(
     requireNonNull(admin, "admin");
     requireNonNull(fileWriter, "fileWriter");
     requireNonNull(streamLimits, "streamLimits");
-    if (dev.isPresent() == workloadApi.isPresent()) {
-      throw new IllegalArgumentException("identity source: exactly one of dev or workloadApi (got "
-          + (dev.isPresent() ? "both" : "neither") + ")");
+    requireNonNull(node, "node");
+    int sources = (dev.isPresent() ? 1 : 0) + (workloadApi.isPresent() ? 1 : 0) + (node.isPresent() ? 1 : 0);
+    if (sources != 1) {
+      throw new IllegalArgumentException("identity source: exactly one of dev, workloadApi or node (got " + sources + ")");
+    }
+    if (node.isPresent() && (tcp.isPresent() || fileWriter.isPresent())) {
+      throw new IllegalArgumentException("node: serves attested callers on the Unix socket only (no tcp, no fileWriter)");
     }
   }
 }

@@ -24,8 +24,12 @@ import dev.rotor.xds.envoy.WorkloadResourcesBuilder;
 import dev.rotor.identity.IdentitySnapshot;
 import dev.rotor.metrics.FileWriterCounters;
 import dev.rotor.metrics.RotorMetrics;
+import dev.rotor.node.NodeMode;
+import dev.rotor.node.NodeOptions;
+import dev.rotor.node.NodeServing;
 import dev.rotor.protocol.Caller;
 import dev.rotor.protocol.ResourceStore;
+import dev.rotor.protocol.StoreProvider;
 import dev.rotor.protocol.XdsEventListener;
 import dev.rotor.protocol.XdsStreamFactory;
 import dev.rotor.pushlog.PushLog;
@@ -95,6 +99,8 @@ public final class ServeRuntime implements AutoCloseable {
   private final StreamRegistry streamRegistry;
   private final Readiness readiness;
   private final ClientStatusService csds;
+  /** Node mode: every caller attested, each workload served from its own store; empty otherwise. */
+  private final Optional<NodeMode> node;
   /** Counters of the file writer, when one runs in this process; zeros until then. */
   private volatile FileWriterCounters fileWriterCounters = FileWriterCounters.NONE;
   private volatile boolean stopping;
@@ -125,15 +131,21 @@ public final class ServeRuntime implements AutoCloseable {
     this.store = new ResourceStore(new ServingState(0, System.nanoTime(),
         SecretState.initial(config.spiffeValidationDisabled()), Optional.empty(), Optional.empty()));
     this.gate = new IdentityGate(config.gatePolicy(), Clock.systemUTC(), scheduler, this::serve);
-    this.readiness = new Readiness(gate::status, config.admin().readyExpiryMargin(), clock, this::servingProblems,
-        () -> stopping);
+    this.readiness = config.node().isPresent()
+        ? new Readiness(this::nodeProblems, this::servingProblems, () -> stopping)
+        : new Readiness(gate::status, config.admin().readyExpiryMargin(), clock, this::servingProblems, () -> stopping);
     // Metrics and the convergence tracker read the registry's streams; the registry tells the
     // tracker about ACKs, and the tracker tells the metrics how rotations end.
-    this.metrics = new RotorMetrics(new RotorMetrics.Sources(gate::status, this::openStreams,
+    this.metrics = new RotorMetrics(new RotorMetrics.Sources(this::identityStatus, this::openStreams,
         policyReloads::get, policyRejections::get, () -> fileWriterCounters, () -> readiness.check().ready(), clock,
         RotorMain.version()));
+    this.node = config.node().map(n -> NodeMode.create(n, new NodeServing(config.naming(),
+        config.spiffeValidationDisabled(), config.gatePolicy().trustDomain(), clock, scheduler, this::openStreams,
+        metrics)));
     this.convergence = new RotationConvergence(this::openStreams, System::nanoTime, metrics);
-    this.streamRegistry = new StreamRegistry(clock, convergence);
+    // In node mode each workload tracks its own rotations; the registry tells the stream's workload.
+    this.streamRegistry = new StreamRegistry(clock, node.<StreamRegistry.Observer>map(NodeMode::convergence)
+        .orElse(convergence));
     this.csds = new ClientStatusService(streamRegistry::streams, Callers::current);
   }
 
@@ -156,11 +168,18 @@ public final class ServeRuntime implements AutoCloseable {
     if (config.workloadApi().isPresent()) {
       awaitAgentSocket(config.workloadApi().get(), config.workloadApiWait());
     }
+    if (config.node().isPresent()) {
+      awaitSocket(NodeOptions.FLAG, config.node().get().adminSocket(), config.node().get().adminSocketWait(),
+          "the SPIRE agent's admin socket (its admin_socket_path)");
+    }
     if (config.policyFile().isPresent()) {
       startPolicyWatcher(config.policyFile().get());
     }
-    XdsEventListener events = XdsEventListener.all(List.of(new PushLog(), streamRegistry, metrics));
-    streams = new XdsStreamFactory(store, xdsPool, events, config.streamLimits());
+    List<XdsEventListener> listeners = new ArrayList<>(List.of(new PushLog(), streamRegistry, metrics));
+    node.ifPresent(n -> listeners.add(n.events()));
+    XdsEventListener events = XdsEventListener.all(listeners);
+    streams = new XdsStreamFactory(node.map(NodeMode::stores).orElseGet(() -> StoreProvider.single(store)), xdsPool,
+        events, config.streamLimits());
     XdsStreamFactory f = streams;
     metrics.registerCounter("rotor_xds_stream_refusals_total", "xDS streams refused at open (stream_limit) or ended"
         + " for a request over a limit (node_too_large, subscription_limit)", "reason", f::refusals);
@@ -171,10 +190,18 @@ public final class ServeRuntime implements AutoCloseable {
         new ClusterDiscoveryService(streams, Callers::current).bindService(),
         csds.bindService());
     try {
-      uds = UdsServer.start(config.uds(), services);
+      uds = UdsServer.start(config.uds(), services, node.map(NodeMode::attestor));
       UdsServer u = uds;
+      if (node.isPresent()) {
+        node.get().start(u::disconnect);
+        node.get().registerMetrics(metrics);
+        // An attested stream must not outlive the process attested (its PID could be reused): check
+        // every second, a read of /proc per connection.
+        scheduler.scheduleWithFixedDelay(this::endLapsedStreams, 1, 1, TimeUnit.SECONDS);
+      }
       metrics.registerCounter("rotor_uds_connection_refusals_total", "Unix-socket connections closed at the handshake,"
-          + " by reason: uid_not_allowed, no_peer_credentials, connection_limit, uid_connection_limit", "reason",
+          + " by reason: uid_not_allowed, no_peer_credentials, connection_limit, uid_connection_limit, and in node"
+          + " mode not_attested, attestation_unavailable", "reason",
           u::refusals);
       metrics.registerCounter("rotor_log_lines_suppressed_total", "Log lines not written because an outsider can"
           + " cause them at will and their rate limit was reached, by line", "line",
@@ -216,13 +243,16 @@ public final class ServeRuntime implements AutoCloseable {
         }
       });
     }
-    source = config.dev().<IdentitySource>map(o -> new DevCaSource(o, Clock.systemUTC(), scheduler))
-        .orElseGet(() -> WorkloadApiSource.connect(config.workloadApi().get(), scheduler, new SecureRandom()));
-    source.start(metrics.countingUpdates(gate));
+    if (node.isEmpty()) {
+      source = config.dev().<IdentitySource>map(o -> new DevCaSource(o, Clock.systemUTC(), scheduler))
+          .orElseGet(() -> WorkloadApiSource.connect(config.workloadApi().get(), scheduler, new SecureRandom()));
+      source.start(metrics.countingUpdates(gate));
+    }
     if (config.admin().address().isPresent()) {
       try {
         admin = AdminServer.start(config.admin().address().get(), config.admin().http(), readiness, metrics, new StatusReport(
-            RotorMain.version(), clock, gate::status, streamRegistry::streams, this::policyInfo, readiness::check));
+            RotorMain.version(), clock, this::identityStatus, streamRegistry::streams, this::policyInfo, readiness::check,
+            () -> node.map(n -> n.status(clock.instant()))));
         AdminServer a = admin;
         metrics.registerCounter("rotor_admin_refusals_total", "Admin HTTP connections closed by a limit, by reason:"
             + " request_timeout, response_timeout, connection_limit, request_too_large, bad_request",
@@ -235,7 +265,7 @@ public final class ServeRuntime implements AutoCloseable {
 
     log.atInfo()
         .addKeyValue("version", RotorMain.version())
-        .addKeyValue("source", source.describe())
+        .addKeyValue("source", node.map(NodeMode::describe).orElseGet(() -> source.describe()))
         .addKeyValue("sds_socket", uds.socketPath().toString())
         .addKeyValue("socket_mode", config.uds().socketModeOctal())
         .addKeyValue("allowed_uids", config.uds().allowedUids())
@@ -295,6 +325,8 @@ public final class ServeRuntime implements AutoCloseable {
         new SecretState(gen, changedAtNanos, catalog, config.spiffeValidationDisabled()), policyResources, lastOwnId);
     convergence.beforePublish(next); // before: no stream can have seen it yet
     store.publish(next);
+    Optional<PolicyResources> policy = policyResources;
+    node.ifPresent(n -> n.policyChanged(policy)); // each attested workload's store
     warnIfConnectionsOutliveCertificates();
   }
 
@@ -395,6 +427,16 @@ public final class ServeRuntime implements AutoCloseable {
     return w == null ? Optional.empty() : w.problem();
   }
 
+  /** The gate's status; in node mode every workload's gate together. */
+  private dev.rotor.gate.GateStatus identityStatus() {
+    return node.map(NodeMode::gateStatus).orElseGet(gate::status);
+  }
+
+  /** Node mode's readiness: the SPIRE agent's bundles are there and their stream is up. */
+  private List<String> nodeProblems() {
+    return node.map(NodeMode::readinessProblems).orElse(List.of());
+  }
+
   /** Besides the identity, what keeps this Rotor from serving (for /readyz). */
   private List<String> servingProblems() {
     List<String> problems = new ArrayList<>(2);
@@ -491,6 +533,7 @@ public final class ServeRuntime implements AutoCloseable {
     if (source != null) {
       order.add(source);
     }
+    node.ifPresent(order::add);
     if (policyWatcher != null) {
       order.add(policyWatcher);
     }
@@ -524,32 +567,34 @@ public final class ServeRuntime implements AutoCloseable {
    * mounted), then checks it is a socket Rotor may open. Bad input is a {@link UsageException}.
    */
   private static void awaitAgentSocket(WorkloadApiAddress address, Duration wait) {
-    if (!(address instanceof WorkloadApiAddress.Unix unix)) {
-      return;
+    if (address instanceof WorkloadApiAddress.Unix unix) {
+      awaitSocket("--workload-api", unix.path(), wait, "the SPIRE agent's Workload API socket");
     }
-    Path path = unix.path();
+  }
+
+  private static void awaitSocket(String flag, Path path, Duration wait, String what) {
     long deadline = System.nanoTime() + wait.toNanos();
     while (!Files.exists(path)) {
       if (System.nanoTime() >= deadline) {
-        throw UsageException.of("--workload-api", "no SPIRE agent socket at " + path + " after waiting "
+        throw UsageException.of(flag, "no SPIRE agent socket at " + path + " after waiting "
             + wait.toSeconds() + "s (start the agent, mount its socket, or fix the path; --dev runs without SPIRE)");
       }
       try {
         Thread.sleep(200);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw UsageException.of("--workload-api", "interrupted while waiting for " + path);
+        throw UsageException.of(flag, "interrupted while waiting for " + path);
       }
     }
     try {
       if (!isSocket(path)) {
-        throw UsageException.of("--workload-api", path + " is not a socket (expected the SPIRE agent's Workload API socket)");
+        throw UsageException.of(flag, path + " is not a socket (expected " + what + ")");
       }
     } catch (IOException e) {
-      throw UsageException.of("--workload-api", "cannot read " + path + ": " + e.getMessage());
+      throw UsageException.of(flag, "cannot read " + path + ": " + e.getMessage());
     }
     if (!Files.isReadable(path) || !Files.isWritable(path)) {
-      throw UsageException.of("--workload-api", "no permission to open " + path
+      throw UsageException.of(flag, "no permission to open " + path
           + " (run Rotor as a user allowed to use the agent socket)");
     }
   }

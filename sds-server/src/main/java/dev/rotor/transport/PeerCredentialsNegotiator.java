@@ -11,6 +11,7 @@ import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiator;
 import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiators;
 import io.grpc.netty.shaded.io.grpc.netty.ProtocolNegotiationEvent;
 import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
+import io.grpc.netty.shaded.io.netty.channel.Channel;
 import io.grpc.netty.shaded.io.netty.channel.ChannelFutureListener;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandler;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
@@ -19,7 +20,9 @@ import io.grpc.netty.shaded.io.netty.channel.unix.PeerCredentials;
 import io.grpc.netty.shaded.io.netty.util.AsciiString;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -55,6 +58,8 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
   private final UidConnectionGate gate;
   private final Optional<PeerAttestor> attestor;
   private final AtomicLong connections = new AtomicLong();
+  /** Attested connections by number, for {@link #disconnect}; each leaves the map when it closes. */
+  private final Map<Long, Channel> attested = new ConcurrentHashMap<>();
 
   PeerCredentialsNegotiator(UidConnectionGate gate) {
     this(gate, Optional.empty());
@@ -75,25 +80,41 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
   public ChannelHandler newHandler(GrpcHttp2ConnectionHandler grpcHandler) {
     ChannelLogger negotiationLogger = grpcHandler.getNegotiationLogger();
     ChannelHandler toGrpc = InternalProtocolNegotiators.grpcNegotiationHandler(grpcHandler);
-    ChannelHandler peerCredentials = new PeerCredentialsHandler(toGrpc, negotiationLogger, gate, attestor, connections);
+    ChannelHandler peerCredentials = new PeerCredentialsHandler(toGrpc, negotiationLogger, gate, attestor, connections,
+        attested);
     return InternalProtocolNegotiators.waitUntilActiveHandler(peerCredentials, negotiationLogger);
   }
 
   @Override
   public void close() {}
 
+  /**
+   * Closes the attested connection {@code connection}, if still open, so its client connects and is
+   * attested again (node mode: SPIRE changed the identities its workload was attested with).
+   */
+  boolean disconnect(long connection) {
+    Channel c = attested.get(connection);
+    if (c == null) {
+      return false;
+    }
+    c.close();
+    return true;
+  }
+
   private static final class PeerCredentialsHandler extends InternalProtocolNegotiators.ProtocolNegotiationHandler {
 
     private final UidConnectionGate gate;
     private final Optional<PeerAttestor> attestor;
     private final AtomicLong connections;
+    private final Map<Long, Channel> attested;
 
     PeerCredentialsHandler(ChannelHandler next, ChannelLogger negotiationLogger, UidConnectionGate gate,
-        Optional<PeerAttestor> attestor, AtomicLong connections) {
+        Optional<PeerAttestor> attestor, AtomicLong connections, Map<Long, Channel> attested) {
       super(next, "PeerCredentials", negotiationLogger);
       this.gate = gate;
       this.attestor = attestor;
       this.connections = connections;
+      this.attested = attested;
     }
 
     @Override
@@ -149,9 +170,11 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
         }
         PeerAttestor.Attestation outcome = failure == null ? attestation
             : new PeerAttestor.Unavailable("attestation failed: " + failure);
-        if (outcome instanceof PeerAttestor.Attested attested) {
-          handToGrpc(ctx, peer, new PeerIdentity.AttestedPeer(peer, attested.spiffeIds(), process,
-              connections.incrementAndGet()));
+        if (outcome instanceof PeerAttestor.Attested ok) {
+          long number = connections.incrementAndGet();
+          attested.put(number, ctx.channel());
+          ctx.channel().closeFuture().addListener(f -> attested.remove(number));
+          handToGrpc(ctx, peer, new PeerIdentity.AttestedPeer(peer, ok.spiffeIds(), process, number));
           ctx.channel().config().setAutoRead(true); // reads what waited in the socket
         } else {
           refuse(ctx, peer, outcome);

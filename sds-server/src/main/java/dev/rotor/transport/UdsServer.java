@@ -44,11 +44,13 @@ public final class UdsServer implements AutoCloseable {
   private final Object socketFileKey;
   private final EventLoopGroup eventLoops;
   private final UidConnectionGate gate;
+  private final PeerCredentialsNegotiator negotiator;
   private final SocketLock lock;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private UdsServer(Server server, Path socketPath, Object socketFileKey, EventLoopGroup eventLoops,
-      UidConnectionGate gate, SocketLock lock) {
+      UidConnectionGate gate, PeerCredentialsNegotiator negotiator, SocketLock lock) {
+    this.negotiator = negotiator;
     this.server = server;
     this.socketPath = socketPath;
     this.socketFileKey = socketFileKey;
@@ -105,13 +107,14 @@ public final class UdsServer implements AutoCloseable {
         EVENT_LOOP_THREADS, new DefaultThreadFactory("rotor-uds", true), EpollIoHandler.newFactory());
     UidConnectionGate gate = new UidConnectionGate(options.allowedUids(), options.limits().maxConnections(),
         options.limits().maxConnectionsPerUid(), RateLimitedLog.perSecond());
+    PeerCredentialsNegotiator negotiator = new PeerCredentialsNegotiator(gate, attestor);
     Server server = null;
     boolean started = false;
     try {
       Path staged = SocketFile.stagedSocket(stagingDir);
       NettyServerBuilder builder = NettyServerBuilder
           .forAddress(new DomainSocketAddress(staged.toString()),
-              InternalNettyServerCredentials.create(new PeerCredentialsNegotiator(gate, attestor)))
+              InternalNettyServerCredentials.create(negotiator))
           .channelType(EpollServerDomainSocketChannel.class)
           // grpc sets SO_KEEPALIVE on every accepted channel; a Unix socket has no such option and
           // Netty would log a warning per connection. null removes the option.
@@ -137,7 +140,7 @@ public final class UdsServer implements AutoCloseable {
       log.info("serving gRPC on unix:{} (mode {}, allowed UIDs {}, limits {})", target, options.socketModeOctal(),
           options.allowedUids(), options.limits());
       started = true;
-      return new UdsServer(server, target, fileKey, eventLoops, gate, lock);
+      return new UdsServer(server, target, fileKey, eventLoops, gate, negotiator, lock);
     } finally {
       SocketFile.deleteStaging(stagingDir);
       if (!started) {
@@ -166,6 +169,14 @@ public final class UdsServer implements AutoCloseable {
   /** Refusal log lines not written because of their rate limit, since start. */
   public long suppressedLogLines() {
     return gate.suppressedLogLines();
+  }
+
+  /**
+   * Closes the attested connection numbered {@code connection} ({@link PeerIdentity.AttestedPeer#connection()})
+   * if it is open: its client reconnects and is attested again. False when it was not open.
+   */
+  public boolean disconnect(long connection) {
+    return negotiator.disconnect(connection);
   }
 
   /** Connections admitted and open now. */

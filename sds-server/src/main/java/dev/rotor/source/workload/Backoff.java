@@ -13,7 +13,7 @@ import java.util.Random;
  *
  * <p>Not thread-safe: its owner calls it from one serialized context.
  */
-final class Backoff {
+public final class Backoff {
 
   /** How the delay of one attempt is drawn from its un-jittered value {@code d}. */
   enum Jitter {
@@ -56,12 +56,12 @@ final class Backoff {
   }
 
   /** 200 ms, doubling, capped at 10 s, equal jitter. */
-  static Backoff withDefaults(Random random) {
+  public static Backoff withDefaults(Random random) {
     return new Backoff(DEFAULT_INITIAL, DEFAULT_MULTIPLIER, DEFAULT_MAX, Jitter.EQUAL, random);
   }
 
   /** The delay before the next attempt; each call moves one step up the curve. */
-  Duration nextDelay() {
+  public Duration nextDelay() {
     long base = nextBaseNanos;
     nextBaseNanos = (long) Math.min((double) maxNanos, base * multiplier);
     long jittered;
@@ -80,7 +80,7 @@ final class Backoff {
   }
 
   /** Back to the initial delay; called after the agent answered well. */
-  void reset() {
+  public void reset() {
     nextBaseNanos = initialNanos;
   }
 }

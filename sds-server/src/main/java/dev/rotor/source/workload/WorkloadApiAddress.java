@@ -89,7 +89,8 @@ public sealed interface WorkloadApiAddress permits WorkloadApiAddress.Unix, Work
     return Optional.of(parse(ENV, fromEnv));
   }
 
-  private static WorkloadApiAddress parse(String field, String value) {
+  /** Parses {@code value}, an address given by {@code field} (a flag or variable), naming it in errors. */
+  static WorkloadApiAddress parse(String field, String value) {
     requireNonNull(value, "value");
     if (value.startsWith("/")) {
       return unix(field, value, value);

@@ -16,8 +16,11 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-/** Builds the gRPC channel to a Workload API address; the transport the production path uses. */
-final class WorkloadApiChannels {
+/**
+ * Builds the gRPC channel to a SPIRE agent socket: the Workload API, or (node mode) the agent's admin
+ * socket with the Delegated Identity API; the transport the production path uses.
+ */
+public final class WorkloadApiChannels {
 
   /**
    * Keepalive pings detect an agent that hangs without closing the socket (a closed or removed
@@ -29,8 +32,8 @@ final class WorkloadApiChannels {
   static final long KEEPALIVE_TIMEOUT_SECONDS = 20;
 
   /** How the source gets its channel, and what to free after the channel is shut down. */
-  record Transport(Supplier<ManagedChannel> channels, Runnable release) {
-    Transport {
+  public record Transport(Supplier<ManagedChannel> channels, Runnable release) {
+    public Transport {
       requireNonNull(channels, "channels");
       requireNonNull(release, "release");
     }
@@ -38,7 +41,7 @@ final class WorkloadApiChannels {
 
   private WorkloadApiChannels() {}
 
-  static Transport forAddress(WorkloadApiAddress address) {
+  public static Transport forAddress(WorkloadApiAddress address) {
     requireNonNull(address, "address");
     if (address instanceof WorkloadApiAddress.Unix) {
       return unix((WorkloadApiAddress.Unix) address);
