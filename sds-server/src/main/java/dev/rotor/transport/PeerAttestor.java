@@ -10,7 +10,9 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Tells who a Unix-socket caller is beyond its UID, once per connection, before any of its calls
  * is served (node mode: SPIRE's agent attests the caller's PID). The transport holds the
- * connection unread while it waits, and closes it on anything but {@link Attested}.
+ * connection unread while it waits; on anything but {@link Attested} every call on the connection
+ * is refused before any service sees it (PERMISSION_DENIED or UNAVAILABLE, with the reason) and
+ * the connection is closed a second later.
  */
 @FunctionalInterface
 public interface PeerAttestor {
@@ -46,6 +48,6 @@ public interface PeerAttestor {
    */
   record Refused(String reason) implements Attestation {}
 
-  /** The attestor could not answer now (SPIRE's agent unreachable): closed, the caller may retry. */
+  /** The attestor could not answer now (SPIRE's agent unreachable): UNAVAILABLE, the caller retries. */
   record Unavailable(String reason) implements Attestation {}
 }

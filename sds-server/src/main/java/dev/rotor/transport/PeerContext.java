@@ -13,6 +13,12 @@ final class PeerContext {
   /** Transport attribute: what SPIRE attested for the connection's process (node mode only). */
   static final Attributes.Key<PeerIdentity.AttestedPeer> ATTESTED_PEER = Attributes.Key.create("rotor.attested-peer");
 
+  /**
+   * Transport attribute: why the attestor refused the connection (node mode); every call on it is
+   * answered with this status and nothing else.
+   */
+  static final Attributes.Key<io.grpc.Status> REFUSAL = Attributes.Key.create("rotor.attestation-refusal");
+
   /** Call context: the authorized caller; read through {@link PeerIdentity#current()}. */
   static final Context.Key<PeerIdentity> PEER_IDENTITY = Context.key("rotor.peer-identity");
 

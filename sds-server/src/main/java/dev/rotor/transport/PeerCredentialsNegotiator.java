@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.rotor.transport.PeerIdentity.UnixPeer;
 import io.grpc.Attributes;
 import io.grpc.ChannelLogger;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcHttp2ConnectionHandler;
 import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiationEvent;
 import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiator;
@@ -23,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -39,8 +41,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * InternalProtocolNegotiationEvent}), so they are as stable as anything grpc exposes here.
  *
  * <p>Pipeline per connection: wait until active (adds local/remote address) → read SO_PEERCRED
- * and ask the {@link UidConnectionGate} (this class) → hand the attributes to gRPC's HTTP/2
- * handler. A connection whose credentials cannot be read, whose UID is not allowed or that is past
+ * and ask the {@link UidConnectionGate} (this class) → in node mode, attest the process ({@link
+ * PeerAttestor}) → hand the attributes to gRPC's HTTP/2 handler. A connection whose credentials cannot be read, whose UID is not allowed or that is past
  * a connection limit never reaches gRPC: it gets an HTTP/2 GOAWAY saying why and is closed at once,
  * so it holds no HTTP/2 state and no file descriptor (issue 13, finding 5).
  */
@@ -52,8 +54,8 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
   /** RFC 9113 §7: grpc-java maps it to RESOURCE_EXHAUSTED. */
   private static final int ENHANCE_YOUR_CALM = 0xb;
 
-  /** RFC 9113 §7: grpc-java maps a GOAWAY with it to UNAVAILABLE, so the caller retries later. */
-  private static final int NO_ERROR = 0x0;
+  /** How long a connection the attestor refused stays open to have its calls answered with why. */
+  static final long REFUSED_CONNECTION_GRACE_MILLIS = 1000;
 
   private final UidConnectionGate gate;
   private final Optional<PeerAttestor> attestor;
@@ -144,8 +146,8 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
 
     /**
      * Node mode: the connection stays unread (the client's first bytes wait in the socket, not in
-     * Rotor) until the attestor answers; then it goes on to gRPC with what was attested, or is
-     * closed with a GOAWAY saying why. The process stays open with the connection, so its PID
+     * Rotor) until the attestor answers; then it goes on to gRPC with what was attested, or with the
+     * refusal its calls are answered with ({@link #refuse}). The process stays open with the connection, so its PID
      * cannot come to mean another process unnoticed ({@link PeerProcess}).
      */
     private void attest(ChannelHandlerContext ctx, UnixPeer peer, PeerAttestor attestor) {
@@ -182,15 +184,35 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
       }));
     }
 
+    /**
+     * A connection the attestor did not admit still reaches gRPC, so that its calls are answered with
+     * a status the client shows (Envoy logs "gRPC config stream closed: 7, caller not attested: ...")
+     * rather than a reset connection: the interceptor refuses every call on it, before any service,
+     * with PERMISSION_DENIED (no identity) or UNAVAILABLE (SPIRE could not answer). It is closed
+     * {@value #REFUSED_CONNECTION_GRACE_MILLIS} ms later whatever happens, so the client's next try
+     * is a new connection, attested afresh (a workload registered meanwhile gets its identity).
+     */
     private void refuse(ChannelHandlerContext ctx, UnixPeer peer, PeerAttestor.Attestation outcome) {
+      Status status;
       if (outcome instanceof PeerAttestor.Unavailable unavailable) {
         gate.refuseAttestation(peer, UidConnectionGate.Refusal.ATTESTATION_UNAVAILABLE, unavailable.reason());
-        ctx.writeAndFlush(goAway(ctx, NO_ERROR, unavailable.reason())).addListener(ChannelFutureListener.CLOSE);
-        return;
+        status = Status.UNAVAILABLE.withDescription("caller not attested: " + unavailable.reason());
+      } else {
+        String reason = ((PeerAttestor.Refused) outcome).reason();
+        gate.refuseAttestation(peer, UidConnectionGate.Refusal.NOT_ATTESTED, reason);
+        status = Status.PERMISSION_DENIED.withDescription("caller not attested: " + reason);
       }
-      String reason = ((PeerAttestor.Refused) outcome).reason();
-      gate.refuseAttestation(peer, UidConnectionGate.Refusal.NOT_ATTESTED, reason);
-      ctx.writeAndFlush(goAway(ctx, INADEQUATE_SECURITY, reason)).addListener(ChannelFutureListener.CLOSE);
+      ctx.executor().schedule(() -> {
+        ctx.channel().close();
+      }, REFUSED_CONNECTION_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+      ProtocolNegotiationEvent event = getProtocolNegotiationEvent();
+      Attributes attrs = InternalProtocolNegotiationEvent.getAttributes(event).toBuilder()
+          .set(PeerContext.UNIX_PEER, peer)
+          .set(PeerContext.REFUSAL, status)
+          .build();
+      replaceProtocolNegotiationEvent(InternalProtocolNegotiationEvent.withAttributes(event, attrs));
+      fireProtocolNegotiationEvent(ctx);
+      ctx.channel().config().setAutoRead(true);
     }
 
     private void handToGrpc(ChannelHandlerContext ctx, UnixPeer peer, PeerIdentity.AttestedPeer attested) {

@@ -64,6 +64,11 @@ final class UidAuthorizationInterceptor implements ServerInterceptor {
     }
     PeerIdentity who = peer;
     if (attested) {
+      io.grpc.Status refusal = call.getAttributes().get(PeerContext.REFUSAL);
+      if (refusal != null) {
+        call.close(refusal, new io.grpc.Metadata()); // the negotiator already logged and counted it
+        return new ServerCall.Listener<>() {};
+      }
       PeerIdentity.AttestedPeer attestedPeer = call.getAttributes().get(PeerContext.ATTESTED_PEER);
       if (attestedPeer == null) {
         gate.logDeniedCall(method, peer.describe(), "the connection was not attested");
