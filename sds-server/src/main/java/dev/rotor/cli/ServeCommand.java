@@ -108,8 +108,9 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Unix socket Envoy connects to (default: ${DEFAULT-VALUE}).")
   String sdsSocket;
 
-  @Option(names = "--socket-mode", paramLabel = "OCTAL", defaultValue = "0660",
-      description = "File mode of the socket (default: ${DEFAULT-VALUE}). Callers are also checked by UID.")
+  @Option(names = "--socket-mode", paramLabel = "OCTAL",
+      description = "File mode of the socket (default: 0660; with --node 0666, every Envoy of the node connects and"
+          + " is attested). Callers are also checked by UID.")
   String socketMode;
 
   @Option(names = "--allowed-uid", paramLabel = "UID",

@@ -284,13 +284,15 @@ final class ServeConfigParser {
       throw UsageException.of("--sds-socket", socket + " is too long for a Unix socket (expected at most 107 bytes;"
           + " choose a shorter path)");
     }
-    Matcher m = OCTAL_MODE.matcher(c.socketMode);
+    // Node mode: the node's Envoys run under many UIDs; what each may receive is decided by SPIRE.
+    String socketMode = c.socketMode != null ? c.socketMode : node ? "0666" : "0660";
+    Matcher m = OCTAL_MODE.matcher(socketMode);
     if (!m.matches()) {
-      throw UsageException.of("--socket-mode", "\"" + c.socketMode + "\" is not an octal file mode (expected e.g. 0660)");
+      throw UsageException.of("--socket-mode", "\"" + socketMode + "\" is not an octal file mode (expected e.g. 0660)");
     }
     Set<PosixFilePermission> mode = permissions(Integer.parseInt(m.group(1), 8));
     if (!mode.contains(PosixFilePermission.OWNER_READ) || !mode.contains(PosixFilePermission.OWNER_WRITE)) {
-      throw UsageException.of("--socket-mode", c.socketMode + " (expected: the owner can read and write, e.g. 0660)");
+      throw UsageException.of("--socket-mode", socketMode + " (expected: the owner can read and write, e.g. 0660)");
     }
     Set<Integer> uids = new LinkedHashSet<>();
     for (String u : c.allowedUids) {

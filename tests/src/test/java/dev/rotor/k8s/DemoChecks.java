@@ -52,6 +52,7 @@ final class DemoChecks {
     p.addAll(allowedUidIsEnvoys(demo));
     p.addAll(keyMaterialOnlyInMemory(demo));
     p.addAll(demoPodsAreHardened(demo));
+    p.addAll(NodeModeChecks.all(demo));
     return p;
   }
 
@@ -145,8 +146,8 @@ final class DemoChecks {
     List<String> p = new ArrayList<>();
     for (Workload w : demo.workloads()) {
       Optional<Container> rotor = rotorServe(w);
-      if (rotor.isEmpty()) {
-        continue;
+      if (rotor.isEmpty() || NodeModeChecks.nodeRotor(w).isPresent()) {
+        continue; // node-mode Rotor serves the node's Envoys, not its own pod's: NodeModeChecks
       }
       String socket = flag(rotor.get(), "--sds-socket").stream().findFirst().orElse(DEFAULT_SDS_SOCKET);
       Optional<Container> envoy = w.container(RenderedDemo.ENVOY);

@@ -17,6 +17,10 @@ final class Fixtures {
     return overlay("deploy/kustomize/overlays/rogue");
   }
 
+  static RenderedDemo node() {
+    return overlay("deploy/kustomize/overlays/node");
+  }
+
   private static RenderedDemo overlay(String dir) {
     String yaml = RENDERED.computeIfAbsent(dir, d -> Kubectl.kustomize(Kubectl.repoRoot().resolve(d)));
     return new RenderedDemo(StrictKubernetesDecoder.decodeAll(yaml));

@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class KustomizeBuildTest {
 
   static Stream<String> overlays() {
-    return Stream.of("deploy/kustomize/overlays/demo", "deploy/kustomize/overlays/rogue");
+    return Stream.of("deploy/kustomize/overlays/demo", "deploy/kustomize/overlays/rogue",
+        "deploy/kustomize/overlays/node");
   }
 
   @ParameterizedTest(name = "{0}")

@@ -68,6 +68,8 @@ public final class EnvoyProcess implements AutoCloseable {
     private String logLevel = "info";
     private final Map<String, String> componentLogLevels = new LinkedHashMap<>();
     private final List<String> extraArgs = new ArrayList<>();
+    private Integer uid;
+    private Integer gid;
 
     private Builder(String name, String version) {
       this.name = requireNonNull(name, "name");
@@ -98,6 +100,22 @@ public final class EnvoyProcess implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Runs Envoy as {@code uid}:{@code gid} with no supplementary groups ({@code setpriv}, which
+     * needs this JVM to be root), from a binary every user can run ({@link
+     * EnvoyInstallation#binaryForAnyUser}). Its bootstrap, admin-address and base-id files go to a
+     * directory of its own under {@link #dir}, owned by that UID; {@code dir} and every directory
+     * above it must let others traverse them.
+     */
+    public Builder runAs(int uid, int gid) {
+      if (uid < 0 || gid < 0) {
+        throw new IllegalArgumentException("uid/gid: " + uid + "/" + gid + " (expected: >= 0)");
+      }
+      this.uid = uid;
+      this.gid = gid;
+      return this;
+    }
+
     /** More command-line arguments, after the fixture's own. */
     public Builder args(String... args) {
       extraArgs.addAll(List.of(args));
@@ -108,16 +126,21 @@ public final class EnvoyProcess implements AutoCloseable {
     public EnvoyProcess start() {
       requireNonNull(bootstrap, "bootstrap (call bootstrap(...) before start())");
       requireNonNull(dir, "dir (call dir(...) before start())");
-      Path binary = EnvoyInstallation.binary(version);
-      Path config = bootstrap.writeTo(dir.resolve(name + ".envoy.yaml"));
-      Path adminAddress = dir.resolve(name + ".admin-address");
-      Path baseId = dir.resolve(name + ".base-id");
+      Path binary = uid == null ? EnvoyInstallation.binary(version) : EnvoyInstallation.binaryForAnyUser(version);
+      Path own = uid == null ? dir : ownDirectory();
+      Path config = bootstrap.writeTo(own.resolve(name + ".envoy.yaml"));
+      Path adminAddress = own.resolve(name + ".admin-address");
+      Path baseId = own.resolve(name + ".base-id");
       try {
         Files.deleteIfExists(adminAddress);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot remove the stale " + adminAddress, e);
       }
-      List<String> command = new ArrayList<>(List.of(binary.toString(),
+      List<String> command = new ArrayList<>();
+      if (uid != null) {
+        command.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups"));
+      }
+      command.addAll(List.of(binary.toString(),
           "-c", config.toString(),
           "--concurrency", "1",
           "--use-dynamic-base-id", "--base-id-path", baseId.toString(),
@@ -138,6 +161,25 @@ public final class EnvoyProcess implements AutoCloseable {
       } catch (RuntimeException e) {
         process.close();
         throw e;
+      }
+    }
+
+    private Path ownDirectory() {
+      Path own = dir.resolve(name + ".uid-" + uid);
+      try {
+        Files.createDirectories(own);
+        Files.setAttribute(own, "unix:uid", uid);
+        Files.setAttribute(own, "unix:gid", gid);
+        Files.setPosixFilePermissions(own, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+          if (!Files.getPosixFilePermissions(p).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+            throw new IllegalStateException(p + " does not let other users traverse it, so Envoy as uid " + uid
+                + " cannot reach " + own + " (give it mode o+x, or choose another dir)");
+          }
+        }
+        return own;
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot prepare " + own + " for Envoy as uid " + uid, e);
       }
     }
 

@@ -69,6 +69,8 @@ public final class SpireFixture
   private boolean closed;
   /** server.conf settings replaced after rendering (key → HCL value), e.g. a short ca_ttl. */
   private final Map<String, String> serverSettings = new java.util.LinkedHashMap<>();
+  /** agent.conf settings of the agent block, set after rendering (key → raw HCL value). */
+  private final Map<String, String> agentSettings = new java.util.LinkedHashMap<>();
 
   /**
    * Replaces the value of {@code key} (a top-level setting of the {@code server} block, such as
@@ -82,6 +84,33 @@ public final class SpireFixture
     return this;
   }
 
+  /**
+   * Sets {@code key} (a top-level setting of the {@code agent} block) in the rendered agent.conf to
+   * {@code hclValue}, written as is: quote strings yourself ({@code "\"/x\""}), lists as HCL lists.
+   * Replaces the line if agent.conf has one, else adds it. Call before start.
+   */
+  public SpireFixture withAgentSetting(String key, String hclValue) {
+    if (agent != null) {
+      throw new IllegalStateException("withAgentSetting(" + key + ") after start");
+    }
+    agentSettings.put(requireNonNull(key, "key"), requireNonNull(hclValue, "hclValue"));
+    return this;
+  }
+
+  /**
+   * Makes the agent serve its admin API, with the Delegated Identity API, on {@link #adminSocket()}
+   * to callers attested as one of {@code authorizedDelegates} (agent {@code admin_socket_path} and
+   * {@code authorized_delegates}). Call before start.
+   */
+  public SpireFixture withDelegatedIdentityApi(String... authorizedDelegates) {
+    withAgentSetting("admin_socket_path", "\"${ADMIN_SOCKET}\"");
+    StringBuilder list = new StringBuilder("[");
+    for (String id : authorizedDelegates) {
+      list.append(list.length() > 1 ? ", " : "").append('"').append(id).append('"');
+    }
+    return withAgentSetting("authorized_delegates", list.append(']').toString());
+  }
+
   /** Builds SPIRE if needed, starts the server, attests an agent with a join token, starts it. */
   public SpireFixture start() {
     if (server != null) {
@@ -92,6 +121,10 @@ public final class SpireFixture
       dir = Files.createTempDirectory(Path.of("/tmp"), "rotor-it-");
       Files.createDirectories(dir.resolve("server"));
       Files.createDirectories(dir.resolve("agent"));
+      // The agent refuses an admin socket in the directory of its Workload API socket (or below it):
+      // each gets a directory of its own.
+      Files.createDirectories(agentSocket().getParent());
+      Files.createDirectories(adminSocket().getParent());
       binDir = Path.of(ShortCommand.run(List.of("bash", repoRoot.resolve("spire/build-spire.sh").toString()),
           BUILD_TIMEOUT).orThrow().lastLine());
       serverPort = Ports.free();
@@ -104,6 +137,7 @@ public final class SpireFixture
       render("server.conf", values);
       render("agent.conf", values);
       overrideServerSettings();
+      setAgentSettings();
 
       startServer();
 
@@ -124,7 +158,12 @@ public final class SpireFixture
 
   /** The SPIRE agent's Workload API socket; the agent serves SDS v3 on it too. */
   public Path agentSocket() {
-    return dir.resolve("agent.sock");
+    return dir.resolve("workload").resolve("agent.sock");
+  }
+
+  /** The agent's admin socket, served when {@link #withDelegatedIdentityApi} was called. */
+  public Path adminSocket() {
+    return dir.resolve("admin").resolve("admin.sock");
   }
 
   /** {@link #agentSocket()} as the {@code unix://} URI the Workload API clients take. */
@@ -408,6 +447,25 @@ public final class SpireFixture
             + " to override (expected: a line `" + setting.getKey() + " = ...`)");
       }
       text = line.replaceFirst(Matcher.quoteReplacement(line.group(1) + "\"" + setting.getValue() + "\""));
+    }
+    Files.writeString(conf, text, StandardCharsets.UTF_8);
+  }
+
+  private void setAgentSettings() throws IOException {
+    Path conf = dir.resolve("agent.conf");
+    String text = Files.readString(conf, StandardCharsets.UTF_8);
+    for (Map.Entry<String, String> setting : agentSettings.entrySet()) {
+      String value = setting.getValue().replace("${ADMIN_SOCKET}", adminSocket().toString());
+      Matcher line = Pattern.compile("(?m)^(\\s*" + Pattern.quote(setting.getKey()) + "\\s*=\\s*).*$").matcher(text);
+      if (line.find()) {
+        text = line.replaceFirst(Matcher.quoteReplacement(line.group(1) + value));
+        continue;
+      }
+      Matcher block = Pattern.compile("(?m)^agent\\s*\\{\\s*$").matcher(text);
+      if (!block.find()) {
+        throw new IllegalStateException("spire/local/agent.conf has no `agent {` block to add " + setting.getKey() + " to");
+      }
+      text = text.substring(0, block.end()) + "\n    " + setting.getKey() + " = " + value + text.substring(block.end());
     }
     Files.writeString(conf, text, StandardCharsets.UTF_8);
   }

@@ -16,7 +16,9 @@ import java.util.List;
  */
 final class PushLog {
   /** One {@code "event":"response"} line. */
-  record Response(Instant time, String node, String type, String version, List<String> resources, List<String> serials) {}
+  /** @param attestedId node mode: the SPIFFE ID SPIRE attested for the stream's caller ("" otherwise) */
+  record Response(Instant time, String node, String type, String version, List<String> resources, List<String> serials,
+      String attestedId) {}
 
   private PushLog() {}
 
@@ -36,7 +38,7 @@ final class PushLog {
         continue;
       }
       out.add(new Response(Instant.parse(string(o, "time")), string(o, "node"), string(o, "type"),
-          string(o, "version"), strings(o, "resources"), strings(o, "serials")));
+          string(o, "version"), strings(o, "resources"), strings(o, "serials"), string(o, "attested_id")));
     }
     return out;
   }
