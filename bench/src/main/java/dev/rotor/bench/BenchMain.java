@@ -37,7 +37,7 @@ import java.util.Set;
  *
  * <pre>
  * BenchMain [--smoke] [--out DIR] [--rotor-jar JAR] [--spiffe-helper BIN] [--only s1,s2,...] [--rounds R]
- *   scenarios: fanout, memory, footprint, filewriter, policy, micro, profile
+ *   scenarios: fanout, memory, footprint, filewriter, policy, micro, profile, node
  * </pre>
  *
  * Smoke mode (run by the test command) uses small N and short runs and checks that the harness
@@ -46,7 +46,7 @@ import java.util.Set;
 public final class BenchMain {
 
   private static final List<String> ALL = List.of("fanout", "memory", "footprint", "filewriter", "policy", "micro",
-      "profile");
+      "profile", "node");
 
   public static void main(String[] args) throws Exception {
     Path out = null;
@@ -178,6 +178,14 @@ public final class BenchMain {
           r.notRun.put("6. micro", "smoke mode");
         } else {
           scenario(r, "micro", () -> r.micro = Micro.run(2, 3, 5), json, out);
+        }
+      }
+      if (only.contains("node")) {
+        if (smoke || rotorJar.isEmpty() || BenchContext.uid() != 0) {
+          r.notRun.put("7. node mode", smoke ? "smoke mode" : rotorJar.isEmpty() ? "needs --rotor-jar"
+              : "needs root (its Envoys run as other users, each a workload SPIRE attests)");
+        } else {
+          scenario(r, "node", () -> r.node = new dev.rotor.bench.scenario.NodeMode(ctx).run(), json, out);
         }
       }
       if (only.contains("profile") && !smoke) {

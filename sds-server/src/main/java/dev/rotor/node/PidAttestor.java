@@ -20,7 +20,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,27 +72,25 @@ final class PidAttestor implements PeerAttestor {
   @Override
   public CompletableFuture<Attestation> attest(UnixPeer peer, PeerProcess process) {
     CompletableFuture<Attestation> result = new CompletableFuture<>();
-    AtomicReference<DelegatedIdentityClient.Subscription> call = new AtomicReference<>();
-    call.set(client.subscribeToSvids(peer.pid(), new DelegatedIdentityClient.Responses<>() {
-      @Override
-      public void onMessage(SubscribeToX509SVIDsResponse message) {
-        result.complete(judge(message, peer, process));
-      }
+    DelegatedIdentityClient.Subscription call = client.subscribeToSvids(peer.pid(),
+        new DelegatedIdentityClient.Responses<>() {
+          @Override
+          public void onMessage(SubscribeToX509SVIDsResponse message) {
+            result.complete(judge(message, peer, process));
+          }
 
-      @Override
-      public void onClose(Status status) {
-        result.complete(fromStatus(status, peer));
-      }
-    }));
+          @Override
+          public void onClose(Status status) {
+            result.complete(fromStatus(status, peer));
+          }
+        });
     ScheduledFuture<?> timer = scheduler.schedule(() -> result.complete(new Unavailable(
         "the SPIRE agent did not attest pid " + peer.pid() + " within " + timeout.toMillis() + " ms")),
         timeout.toNanos(), TimeUnit.NANOSECONDS);
+    // Registered after the call exists, so it is cancelled even when the answer came first.
     return result.whenComplete((outcome, failure) -> {
       timer.cancel(false);
-      DelegatedIdentityClient.Subscription s = call.get();
-      if (s != null) {
-        s.cancel(); // attestation needs the first answer only; the workload's own subscription follows it
-      }
+      call.cancel(); // attestation needs the first answer only; the workload's own subscription follows it
       outcomes.get(outcome instanceof Attested ? Outcome.ATTESTED
           : outcome instanceof Refused ? Outcome.REFUSED : Outcome.UNAVAILABLE).increment();
     });

@@ -65,6 +65,18 @@ public final class FakeDelegatedIdentity extends DelegatedIdentityGrpc.Delegated
     return svids;
   }
 
+  /**
+   * From now on a new call for {@code pid} is answered with fresh SVIDs for {@code ids}; streams
+   * already open keep what they had (one process seen as two workloads, one after the other).
+   */
+  public void attestNextAs(int pid, String... ids) {
+    List<Svid> svids = new ArrayList<>();
+    for (String id : ids) {
+      svids.add(ca.issue(SpiffeId.parse(id), Duration.ofHours(1)));
+    }
+    issued.put(pid, svids);
+  }
+
   /** SVID streams open now (not cancelled by Rotor). */
   public int openSvidStreams() {
     svidStreams.keySet().removeIf(ServerCallStreamObserver::isCancelled);

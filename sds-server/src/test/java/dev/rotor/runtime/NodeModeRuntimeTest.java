@@ -170,6 +170,26 @@ class NodeModeRuntimeTest {
     assertThat(status).startsWith(FRONTEND + " (uid=");
   }
 
+  @Test
+  void csds_showsAnAttestedCallerItsOwnWorkloadsStreamsOnly() {
+    agent.issue(pid(), FRONTEND);
+    ManagedChannel frontend = channel();
+    XdsClient f = track(XdsClient.ads(frontend, "frontend"));
+    f.subscribe(TypeUrls.LISTENER);
+    f.await(TypeUrls.LISTENER);
+    agent.attestNextAs(pid(), BACKEND); // the next connection of this process is the backend
+    XdsClient b = track(XdsClient.ads(channel(), "backend"));
+    b.subscribe(TypeUrls.LISTENER);
+    b.await(TypeUrls.LISTENER);
+    assertThat(rotor.streamRegistry().streams()).hasSize(2);
+
+    var seen = io.envoyproxy.envoy.service.status.v3.ClientStatusDiscoveryServiceGrpc.newBlockingStub(frontend)
+        .withDeadlineAfter(10, TimeUnit.SECONDS)
+        .fetchClientStatus(io.envoyproxy.envoy.service.status.v3.ClientStatusRequest.getDefaultInstance());
+
+    assertThat(seen.getConfigList()).extracting(c -> c.getNode().getId()).containsExactly("frontend");
+  }
+
   private double metric(String family, String sample, Map<String, String> labels) throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     rotor.metrics().writeText(out);

@@ -106,18 +106,23 @@ public final class RotorProcess implements AutoCloseable {
   }
 
   /**
-   * The admin endpoint's base URL, e.g. {@code http://127.0.0.1:40123}, from Rotor's "rotor
+   * The admin endpoint's base URL, e.g. {@code http://127.0.0.1:40123}, from Rotor's last "rotor
    * started" log line (tests start Rotor with {@code --admin-address 127.0.0.1:0}).
    */
   public String adminUrl() {
     java.util.regex.Pattern admin = java.util.regex.Pattern.compile("\"admin\"\\s*:\\s*\"(http://[^\"]+)\"");
+    // The last one: a Rotor started again under the same name appends to the same file.
+    String url = null;
     for (String line : stdoutLines()) {
       java.util.regex.Matcher m = admin.matcher(line);
       if (line.contains("rotor started") && m.find()) {
-        return m.group(1);
+        url = m.group(1);
       }
     }
-    throw new IllegalStateException("no admin URL in Rotor's \"rotor started\" line\n" + describe());
+    if (url == null) {
+      throw new IllegalStateException("no admin URL in Rotor's \"rotor started\" line\n" + describe());
+    }
+    return url;
   }
 
   /** The command line and the ends of Rotor's stdout and stderr. */

