@@ -237,9 +237,11 @@ public final class RotorMetrics implements XdsEventListener, RotationConvergence
    */
   public void registerCounter(String name, String help, String label, Supplier<Map<String, Long>> counts) {
     requireNonNull(counts, "counts");
-    CounterWithCallback.builder().name(name).help(help).labelNames(label)
-        .callback(cb -> counts.get().forEach((value, n) -> cb.call(n, value)))
-        .register(registry);
+    registerCounter(name, help, List.of(label), () -> {
+      Map<List<String>, Long> byLabels = new java.util.LinkedHashMap<>();
+      counts.get().forEach((value, n) -> byLabels.put(List.of(value), n));
+      return byLabels;
+    });
   }
 
   /**

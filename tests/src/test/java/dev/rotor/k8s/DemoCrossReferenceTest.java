@@ -209,13 +209,13 @@ class DemoCrossReferenceTest {
     return d.service("demo", name).orElseThrow();
   }
 
-  private static void replaceArg(Container c, String from, String to) {
+  static void replaceArg(Container c, String from, String to) {
     int i = c.getArgs().indexOf(from);
     assertThat(i).as("argument " + from + " of container " + c.getName()).isNotNegative();
     c.getArgs().set(i, to);
   }
 
-  private static void editConfigMap(RenderedDemo d, String namespace, String baseName, String key,
+  static void editConfigMap(RenderedDemo d, String namespace, String baseName, String key,
       Function<String, String> edit) {
     ConfigMap cm = d.generatedConfigMap(namespace, baseName);
     String before = cm.getData().get(key);

@@ -2,7 +2,6 @@ package dev.rotor.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EmptyDirVolumeSource;
 import io.fabric8.kubernetes.api.model.storage.CSIDriver;
@@ -63,7 +62,8 @@ class NodeOverlayTest {
             NodeModeChecks::agentAdminApiAgrees,
             "spire/DaemonSet/rotor-node: node-mode Rotor runs without hostPID"),
         new Defect("Rotor asks another admin socket than the agent serves",
-            d -> replaceArg(rotorContainer(d), "--delegated-identity-api=unix:///run/spire/agent-admin/admin.sock",
+            d -> DemoCrossReferenceTest.replaceArg(rotorContainer(d),
+                "--delegated-identity-api=unix:///run/spire/agent-admin/admin.sock",
                 "--delegated-identity-api=unix:///run/spire/agent-admin/api.sock"),
             NodeModeChecks::agentAdminApiAgrees,
             "Rotor's --delegated-identity-api is host path /run/spire/agent-admin/api.sock but the agent's"
@@ -88,8 +88,8 @@ class NodeOverlayTest {
             "demo/Deployment/frontend: container envoy reaches /run/rotor/sds.sock through volume rotor-socket, not a"
                 + " CSI volume"),
         new Defect("the CSI driver hands out another directory than Rotor serves in",
-            d -> replaceArg(d.workload("spire", "rotor-csi-driver").orElseThrow().container("spiffe-csi-driver")
-                .orElseThrow(), "/rotor-node-socket", "/rotor-csi"),
+            d -> DemoCrossReferenceTest.replaceArg(d.workload("spire", "rotor-csi-driver").orElseThrow()
+                .container("spiffe-csi-driver").orElseThrow(), "/rotor-node-socket", "/rotor-csi"),
             NodeModeChecks::envoysReachTheNodeSocket,
             "Envoy connects to /run/rotor/sds.sock, host path /var/lib/kubelet/plugins/csi.rotor.dev/sds.sock, but"
                 + " node-mode Rotor serves host path /run/rotor-node/sds.sock"),
@@ -99,7 +99,8 @@ class NodeOverlayTest {
             NodeModeChecks::envoysReachTheNodeSocket,
             "demo/Deployment/backend: envoy runs as UID 1337, which node-mode Rotor's --allowed-uid [101] refuses"),
         new Defect("an Envoy whose node id names another workload than its attested identity",
-            d -> editConfigMap(d, "demo", "envoy-frontend", "envoy.yaml", t -> t.replace("  id: frontend", "  id: backend")),
+            d -> DemoCrossReferenceTest.editConfigMap(d, "demo", "envoy-frontend", "envoy.yaml",
+                t -> t.replace("  id: frontend", "  id: backend")),
             NodeModeChecks::envoysReachTheNodeSocket,
             "Envoy's node id backend names the policy's workload backend ([spiffe://example.org/ns/demo/sa/backend]),"
                 + " not the pod's attested spiffe://example.org/ns/demo/sa/frontend"))
@@ -125,22 +126,7 @@ class NodeOverlayTest {
     return rotor(d).container("rotor").orElseThrow();
   }
 
-  private static void replaceArg(Container c, String from, String to) {
-    int i = c.getArgs().indexOf(from);
-    assertThat(i).as("argument " + from + " of container " + c.getName()).isNotNegative();
-    c.getArgs().set(i, to);
-  }
-
   private static void editAgentConf(RenderedDemo d, Function<String, String> edit) {
-    editConfigMap(d, "spire", "spire-agent", "agent.conf", edit);
-  }
-
-  private static void editConfigMap(RenderedDemo d, String namespace, String baseName, String key,
-      Function<String, String> edit) {
-    ConfigMap cm = d.generatedConfigMap(namespace, baseName);
-    String before = cm.getData().get(key);
-    String after = edit.apply(before);
-    assertThat(after).as("the fixture changes " + baseName + "/" + key).isNotEqualTo(before);
-    cm.getData().put(key, after);
+    DemoCrossReferenceTest.editConfigMap(d, "spire", "spire-agent", "agent.conf", edit);
   }
 }

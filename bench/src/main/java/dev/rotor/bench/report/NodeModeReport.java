@@ -28,11 +28,13 @@ final class NodeModeReport {
         mib(sc.totalRssKiB() / sc.rotors()), sc.rssMiB().median(), sc.rssMiB().min(), sc.rssMiB().max(),
         sc.liveHeapMiB().median()));
     NodeMode.FanOutResult f = r.fanOut();
+    m.append("\nThe first attested workload's figure carries what the first caller costs any Rotor (classes loaded,"
+        + " connection and stream machinery); the 10- and 50-workload rows are the marginal cost.\n");
     m.append("\nRotation → all Envoys updated, ").append(f.envoys()).append(" Envoys of one attested workload (one SVID"
-        + " subscription, ").append(f.envoys()).append(" ADS streams): convergence per rotation (new identity in Rotor →"
-        + " every stream ACKed) ");
+        + " subscription; ").append(2 * f.envoys()).append(" SDS streams, `default` and `ROOTCA` per Envoy): convergence"
+        + " per rotation (new identity in Rotor → every stream ACKed) ");
     f.convergenceSeconds().forEach(x -> m.append(String.format(Locale.ROOT, "%.0f ms; ", x * 1000)));
-    m.append("rotations by outcome ").append(f.outcomes()).append("; Envoys with the newest `default` at the end: ")
+    m.append("rotations since Rotor started, all workloads, by outcome ").append(f.outcomes()).append("; Envoys with the newest `default` at the end: ")
         .append(f.envoysWithNewest()).append(" of ").append(f.envoys()).append("; Rotor RSS with them ")
         .append(mib(f.rssKiBWithAll())).append(" MiB.\n\n");
     return m.toString();

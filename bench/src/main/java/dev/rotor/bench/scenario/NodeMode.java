@@ -92,6 +92,8 @@ public final class NodeMode {
 
   public Result run() throws Exception {
     String version = EnvoyVersions.newest();
+    // The Envoys run as other users: they must reach their files and Rotor's socket under here.
+    Files.setPosixFilePermissions(ctx.scratch(), PosixFilePermissions.fromString("rwxr-xr-x"));
     Path dir = ctx.newDir("node");
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
     System.setProperty("rotor.repo.root", ctx.repoRoot().toString());
@@ -290,8 +292,9 @@ public final class NodeMode {
   }
 
   /**
-   * An Envoy that takes `default` and `ROOTCA` over ADS for a static cluster (no listener: 50 of
-   * them on one machine would fight over one port), as the SPIRE agent's SDS users do.
+   * An Envoy that takes `default` and `ROOTCA` over SDS (one gRPC stream each, as Envoys written for
+   * SPIRE's agent do) for a static cluster: no listener, since 50 of them on one machine would fight
+   * over one port. (A static cluster whose secrets come over ADS made Envoy 1.40.0 crash at start.)
    */
   private static TemplateFile sdsOnly(Path socket) {
     return TemplateFile.of("sds-only.yaml", """
@@ -316,14 +319,9 @@ public final class NodeMode {
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
                   common_tls_context:
-                    tls_certificate_sds_secret_configs: [ { name: default, sds_config: { ads: {}, resource_api_version: V3 } } ]
-                    validation_context_sds_secret_config: { name: ROOTCA, sds_config: { ads: {}, resource_api_version: V3 } }
-        dynamic_resources:
-          ads_config:
-            api_type: GRPC
-            transport_api_version: V3
-            grpc_services: [ { envoy_grpc: { cluster_name: rotor } } ]
-            set_node_on_first_message_only: true
-        """.formatted(socket));
+                    tls_certificate_sds_secret_configs: [ { name: default, sds_config: %2$s } ]
+                    validation_context_sds_secret_config: { name: ROOTCA, sds_config: %2$s }
+        """.formatted(socket, "{ resource_api_version: V3, api_config_source: { api_type: GRPC, transport_api_version: V3,"
+        + " grpc_services: [ { envoy_grpc: { cluster_name: rotor } } ] } }"));
   }
 }

@@ -143,19 +143,12 @@ public final class SecretCatalog {
    * name it is asked by ({@code default} included). Bundles are public: every one is there.
    */
   public Optional<Resource> get(String name, ValidationForm form, SpiffeId keyHolder) {
-    return mayHold(name, keyHolder) ? get(name, form) : Optional.empty();
+    return get(name, form, Set.of(keyHolder));
   }
 
   /** As {@link #wildcard(ValidationForm)}, cut to what a caller entitled to {@code keyHolder}'s key may receive. */
   public List<Resource> wildcard(ValidationForm form, SpiffeId keyHolder) {
-    List<Resource> all = wildcardByForm.get(form);
-    List<Resource> out = new ArrayList<>(all.size());
-    for (Resource r : all) {
-      if (mayHold(r.name(), keyHolder)) {
-        out.add(r);
-      }
-    }
-    return out;
+    return wildcard(form, Set.of(keyHolder));
   }
 
   /**
@@ -176,11 +169,6 @@ public final class SecretCatalog {
       }
     }
     return out;
-  }
-
-  private boolean mayHold(String name, SpiffeId keyHolder) {
-    String holder = keyHolders.get(name);
-    return holder == null || holder.equals(keyHolder.toString());
   }
 
   private boolean mayHold(String name, Set<SpiffeId> holders) {
