@@ -37,6 +37,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "write-certs",
     mixinStandardHelpOptions = true,
+    versionProvider = RotorMain.Version.class,
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = {
@@ -64,10 +65,23 @@ import picocli.CommandLine.Spec;
     })
 public final class WriteCertsCommand implements java.util.concurrent.Callable<Integer> {
 
+  /** spiffe-helper's default configuration file, in the working directory. */
+  static final String DEFAULT_CONFIG = "helper.conf";
+
   @Spec CommandSpec spec;
 
-  @Option(names = "--config", paramLabel = "FILE", description = "spiffe-helper's helper.conf (HCL).")
+  @Option(names = {"--config", "-config"}, paramLabel = "FILE",
+      description = "spiffe-helper's helper.conf (HCL). Default, as spiffe-helper: ./helper.conf when no"
+          + " setting is given as a flag.")
   Path config;
+
+  /** spiffe-helper's {@code -version}; Rotor's own are -V and --version. */
+  @Option(names = "-version", versionHelp = true, hidden = true)
+  boolean goVersion;
+
+  /** spiffe-helper's {@code -help} (Go's flag package); Rotor's own are -h and --help. */
+  @Option(names = "-help", usageHelp = true, hidden = true)
+  boolean goHelp;
 
   // ---- identity source ----
   @Option(names = {"--agent-address", "--workload-api"}, paramLabel = "ADDRESS",
@@ -98,12 +112,18 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
   @Option(names = "--one-shot", description = "Write once and exit (daemon_mode = false), e.g. in an init container.")
   boolean oneShot;
 
-  @Option(names = "--daemon-mode", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true",
-      description = "daemon_mode (default: true).")
+  @Option(names = {"--daemon-mode", "-daemon-mode"}, paramLabel = "BOOL", arity = "0..1", fallbackValue = "true",
+      converter = GoBool.class, description = "daemon_mode (default: true); -daemon-mode=false as spiffe-helper.")
   Boolean daemonMode;
 
+  @Option(names = "--workload-api-wait", paramLabel = "DURATION", converter = Durations.class, defaultValue = "5s",
+      description = "One-shot: how long to wait for a missing agent socket to appear (default: ${DEFAULT-VALUE};"
+          + " spiffe-helper does not wait). 0s fails at once.")
+  Duration workloadApiWait;
+
   @Option(names = "--timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "60s",
-      description = "One-shot: how long to wait for the agent socket and the first write (default: ${DEFAULT-VALUE}).")
+      description = "One-shot: how long to wait for the first write, the socket wait included"
+          + " (default: ${DEFAULT-VALUE}).")
   Duration timeout;
 
   // ---- files ----
@@ -229,20 +249,26 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
     return 0;
   }
 
-  /** Writes once: waits for the agent socket, then for the first write, both within --timeout. */
+  /**
+   * Writes once: waits up to --workload-api-wait for the agent socket, then for the first write, all
+   * within --timeout.
+   */
   private int oneShot(WriteCertsRuntime.Options options, PrintWriter err) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long start = System.nanoTime();
+    long deadline = start + timeout.toNanos();
     if (options.dev().isEmpty() && options.helper().agentAddress() instanceof WorkloadApiAddress.Unix unix) {
-      // spiffe-helper's one-shot gives up at once when the socket is absent; an init container
-      // often starts before the agent's socket is mounted.
+      // spiffe-helper's one-shot gives up at once when the socket is absent; a short wait covers an
+      // agent that is restarting or a socket mounted a moment after the container started.
+      Duration wait = workloadApiWait.compareTo(timeout) < 0 ? workloadApiWait : timeout;
+      long socketDeadline = start + wait.toNanos();
       while (!Files.exists(unix.path())) {
-        if (System.nanoTime() >= deadline) {
-          err.println("rotor write-certs: agent_address: no SPIRE agent socket at " + unix.path() + " after "
-              + Durations.format(timeout) + " (start the agent, mount its socket, fix agent_address, or raise"
-              + " --timeout)");
+        if (System.nanoTime() >= socketDeadline) {
+          err.println("rotor write-certs: " + options.helper().agentAddressSource() + ": no SPIRE agent socket at "
+              + unix.path() + (wait.isZero() ? "" : " after " + Durations.format(wait))
+              + " (start the agent, mount its socket, fix the address, or raise --workload-api-wait)");
           return 1;
         }
-        Thread.sleep(100);
+        Thread.sleep(50);
       }
     }
     try (WriteCertsRuntime rt = startRuntime(options)) {
@@ -283,10 +309,22 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
       throw UsageException.of("--dev", "cannot be combined with --agent-address (choose one identity source)");
     }
     Map<String, Flag> flags = flags();
+    Path file = config;
+    if (file == null && flags.keySet().stream().allMatch("daemon_mode"::equals)) {
+      // spiffe-helper reads ./helper.conf unless -config says otherwise; so does a container that ran
+      // `spiffe-helper` or `spiffe-helper -daemon-mode=false` with only the binary changed.
+      file = Path.of(DEFAULT_CONFIG);
+      if (!Files.exists(workingDirectory.resolve(file))) {
+        throw UsageException.of("--config", "not given, and ./" + DEFAULT_CONFIG + " (spiffe-helper's default) does"
+            + " not exist in " + workingDirectory.toAbsolutePath() + " (give --config FILE, or the settings as flags:"
+            + " --cert-dir, --svid-file-name, ...; see rotor write-certs --help)");
+      }
+    }
     HelperConfig helper;
     try {
-      helper = config != null
-          ? HelperConfigParser.parse(readConfig(), config.toString(), flags, env, workingDirectory)
+      helper = file != null
+          ? HelperConfigParser.parse(readConfig(workingDirectory.resolve(file)), file.toString(), flags, env,
+              workingDirectory)
           : HelperConfigParser.fromFlags(flags, env, workingDirectory);
       if (dev) {
         FileWriterService.requireNoJwt(helper, "--dev: the development CA issues X.509-SVIDs only");
@@ -296,6 +334,10 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
     }
     if (timeout.isNegative() || timeout.compareTo(Duration.ofHours(1)) > 0) {
       throw UsageException.of("--timeout", Durations.format(timeout) + " (expected: between 0s and 1h)");
+    }
+    if (workloadApiWait.isNegative() || workloadApiWait.compareTo(Duration.ofHours(1)) > 0) {
+      throw UsageException.of("--workload-api-wait", Durations.format(workloadApiWait)
+          + " (expected: between 0s and 1h)");
     }
     Optional<TrustDomain> td = Optional.ofNullable(trustDomain).map(ServeConfigParser::trustDomain);
     Optional<DevCaOptions> devOptions = Optional.empty();
@@ -311,7 +353,7 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
     return new WriteCertsRuntime.Options(helper, devOptions, policy);
   }
 
-  private String readConfig() {
+  private static String readConfig(Path config) {
     try {
       return Files.readString(config);
     } catch (java.io.IOException e) {

@@ -210,29 +210,51 @@ public final class HelperConfigParser {
     Reload reload = reload(daemonMode);
     HealthChecks health = healthChecks();
     String hint = string("hint").orElse("");
-    return new HelperConfig(agentAddress(), certDir, x509, jwtSvids, jwtBundle, files, reload, daemonMode, health,
-        hint);
+    Address agent = agentAddress();
+    return new HelperConfig(agent.address(), certDir, x509, jwtSvids, jwtBundle, files, reload, daemonMode, health,
+        hint, agent.source());
   }
 
-  private WorkloadApiAddress agentAddress() {
-    Optional<String> configured = string("agent_address");
+  /** {@code SPIRE_AGENT_ADDRESS}: spiffe-helper's older variable, read before SPIFFE_ENDPOINT_SOCKET. */
+  public static final String SPIRE_AGENT_ADDRESS = "SPIRE_AGENT_ADDRESS";
+
+  /** An agent address and where it came from (for messages). */
+  private record Address(WorkloadApiAddress address, String source) {}
+
+  /**
+   * spiffe-helper's order: {@code agent_address} (file or flag), else {@code SPIRE_AGENT_ADDRESS},
+   * else {@code SPIFFE_ENDPOINT_SOCKET}, else {@code /tmp/spire-agent/public/api.sock}. Both
+   * variables set to different addresses is an error, as in spiffe-helper (which refuses both set
+   * even when equal; Rotor accepts the same address twice).
+   */
+  private Address agentAddress() {
+    Optional<String> configured = string("agent_address").filter(v -> !v.isEmpty());
     String value;
     String label;
     if (configured.isPresent()) {
       value = configured.get();
       label = top.get("agent_address").label();
     } else {
-      String fromEnv = env.get(WorkloadApiAddress.ENV);
-      boolean useEnv = fromEnv != null && !fromEnv.isBlank();
-      value = useEnv ? fromEnv : DEFAULT_AGENT_ADDRESS;
-      label = useEnv ? WorkloadApiAddress.ENV : "agent_address (default)";
+      String spire = nonBlank(env.get(SPIRE_AGENT_ADDRESS));
+      String spiffe = nonBlank(env.get(WorkloadApiAddress.ENV));
+      if (spire != null && spiffe != null && !spire.equals(spiffe)) {
+        throw new HelperConfigException(SPIRE_AGENT_ADDRESS + " and " + WorkloadApiAddress.ENV + " name different"
+            + " agents (\"" + spire + "\", \"" + spiffe + "\"); unset one, or set agent_address (spiffe-helper"
+            + " refuses both too)");
+      }
+      value = spire != null ? spire : spiffe != null ? spiffe : DEFAULT_AGENT_ADDRESS;
+      label = spire != null ? SPIRE_AGENT_ADDRESS : spiffe != null ? WorkloadApiAddress.ENV : "agent_address (default)";
     }
     try {
-      return WorkloadApiAddress.parse(value);
+      return new Address(WorkloadApiAddress.parse(value), label);
     } catch (IllegalArgumentException e) {
       String msg = e.getMessage().replaceFirst("^" + Pattern.quote(WorkloadApiAddress.FLAG) + ": ", "");
       throw new HelperConfigException(label + ": " + msg);
     }
+  }
+
+  private static String nonBlank(String v) {
+    return v == null || v.isBlank() ? null : v;
   }
 
   private Path certDir() {
