@@ -96,11 +96,19 @@ public final class HelperConfigParser {
   /** Relative paths (cert_dir, pid_file_name, ...) resolve against it, as spiffe-helper's do. */
   private final Path workingDirectory;
   private boolean flagsOnly;
+  /** The process umask, applied to every configured mode as open(2) applies it for spiffe-helper. */
+  private int umask = Umask.ofThisProcess();
 
   private HelperConfigParser(String source, Map<String, String> env, Path workingDirectory) {
     this.source = source;
     this.env = env;
     this.workingDirectory = workingDirectory.toAbsolutePath();
+  }
+
+  /** As {@link #parse(String, String, Map, Map, Path)}, as if the process umask were {@code umask}. */
+  static HelperConfig parse(String text, String source, Map<String, Flag> flags, Map<String, String> env,
+      Path workingDirectory, int umask) {
+    return parse(text, source, flags, env, workingDirectory, Optional.of(umask));
   }
 
   /**
@@ -124,8 +132,14 @@ public final class HelperConfigParser {
    */
   public static HelperConfig parse(
       String text, String source, Map<String, Flag> flags, Map<String, String> env, Path workingDirectory) {
+    return parse(text, source, flags, env, workingDirectory, Optional.empty());
+  }
+
+  private static HelperConfig parse(String text, String source, Map<String, Flag> flags, Map<String, String> env,
+      Path workingDirectory, Optional<Integer> umask) {
     HelperConfigParser p = new HelperConfigParser(requireNonNull(source, "source"), requireNonNull(env, "env"),
         requireNonNull(workingDirectory, "workingDirectory"));
+    umask.ifPresent(u -> p.umask = u);
     ObjectValue body;
     try {
       body = HclReader.read(requireNonNull(text, "text"));
@@ -191,10 +205,10 @@ public final class HelperConfigParser {
     boolean daemonMode = bool("daemon_mode", true);
     Path certDir = certDir();
     FileSettings files = new FileSettings(
-        mode("cert_file_mode", DEFAULT_CERT_FILE_MODE),
-        mode("key_file_mode", DEFAULT_KEY_FILE_MODE),
-        mode("jwt_bundle_file_mode", DEFAULT_JWT_BUNDLE_FILE_MODE),
-        mode("jwt_svid_file_mode", DEFAULT_JWT_SVID_FILE_MODE),
+        fileMode("cert_file_mode", DEFAULT_CERT_FILE_MODE, Optional.empty()),
+        fileMode("key_file_mode", DEFAULT_KEY_FILE_MODE, Optional.of("the private key")),
+        fileMode("jwt_bundle_file_mode", DEFAULT_JWT_BUNDLE_FILE_MODE, Optional.empty()),
+        fileMode("jwt_svid_file_mode", DEFAULT_JWT_SVID_FILE_MODE, Optional.of("the JWT-SVID, a bearer token")),
         owner("cert_file_owner"),
         owner("key_file_owner"));
 
@@ -616,6 +630,30 @@ public final class HelperConfigParser {
 
   private int mode(String key, int dflt) {
     return setting(key).map(st -> st.octalMode(dflt)).orElse(dflt);
+  }
+
+  /**
+   * The mode a file really gets: the configured one less the umask, as spiffe-helper's files get it
+   * from open(2) (0666 becomes 0644 under umask 022), and never writable by group or others whatever
+   * the umask (a writable key or bundle could be replaced by another user). One WARN line at start
+   * when the configuration asks for group or other write, and when a secret would be readable by
+   * every user.
+   */
+  private int fileMode(String key, int dflt, Optional<String> secret) {
+    int configured = mode(key, dflt);
+    int mode = configured & ~umask;
+    String label = setting(key).map(Setting::label).orElse(key);
+    if ((mode & 0022) != 0) {
+      log.warn("{}: {} lets group or others write the files; Rotor never creates a file that group or others can"
+          + " write: they get {} (docs/file-writer.md, \"Modes and owners\")", label, FileSpec.octal(configured),
+          FileSpec.octal(mode & ~0022));
+      mode &= ~0022;
+    }
+    if (secret.isPresent() && (mode & 0007) != 0) {
+      log.warn("{}: {} lets every user on this machine read {}; use 0600, or 0640 with a group that only its"
+          + " readers are in (key_file_owner)", label, FileSpec.octal(mode), secret.get());
+    }
+    return mode;
   }
 
   private Optional<FileOwner> owner(String key) {

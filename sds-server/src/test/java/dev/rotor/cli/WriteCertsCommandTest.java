@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -274,6 +275,18 @@ class WriteCertsCommandTest {
         .isLessThanOrEqualTo(Duration.ofSeconds(95));
     assertThat(Files.getPosixFilePermissions(dir.resolve("certs/server.key")))
         .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+  }
+
+  @Test
+  void keyFileMode0666_givesAFileNobodyElseCanWrite_asSpiffeHelperUnderUmask022() throws Exception {
+    Result r = run(writeCerts("--one-shot", "--dev", "--key-file-mode", "0666", "--cert-file-mode", "0666"));
+    assertThat(r.status()).as(r.err()).isZero();
+    for (String name : List.of("server.key", "server.crt", "root.crt")) {
+      Set<java.nio.file.attribute.PosixFilePermission> p = Files.getPosixFilePermissions(dir.resolve("certs/" + name));
+      assertThat(p).as(name).doesNotContain(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE,
+          java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE).contains(
+          java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+    }
   }
 
   @Test
