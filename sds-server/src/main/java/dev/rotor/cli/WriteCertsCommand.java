@@ -39,16 +39,17 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = RotorMain.Version.class,
     sortOptions = false,
-    usageHelpAutoWidth = true,
     description = {
-        "Write the SVID (certificate chain), its key and the trust bundle to files for programs that read",
-        "certificates from disk (PostgreSQL, JDBC clients, ...), and keep them current: a drop-in for",
-        "spiffe-helper that reads its helper.conf unchanged. Certificate and key change together (one",
-        "atomic symlink swap), with the configured modes and owners from the first byte; renew_signal,",
-        "pid_file_name and reload_cmd tell the program only when the content really changed.",
+        "Write the SVID, its key and the trust bundle to files, and keep them current.",
         "",
-        "Every helper.conf key also has a flag (--cert-dir for cert_dir, ...); a flag overrides the file.",
-        "docs/file-writer.md lists every key.",
+        "For programs that read certificates from disk (PostgreSQL, JDBC clients, ...): a drop-in for"
+            + " spiffe-helper that reads its helper.conf and takes its command line unchanged (-config FILE,"
+            + " default ./helper.conf; -daemon-mode=false; -version). Certificate and key change together (one"
+            + " atomic symlink swap), with the configured modes and owners from the first byte; renew_signal,"
+            + " pid_file_name and reload_cmd tell the program only when the content really changed.",
+        "",
+        "Every helper.conf key also has a flag (--cert-dir for cert_dir, ...); a flag overrides the file."
+            + " docs/file-writer.md lists every key.",
         ""
     },
     footer = {
@@ -60,8 +61,9 @@ import picocli.CommandLine.Spec;
         "  rotor write-certs --dev --dns-name db.local --svid-ttl 1m --cert-dir /tmp/certs \\",
         "      --svid-file-name server.crt --svid-key-file-name server.key --svid-bundle-file-name root.crt",
         "",
-        "Exit status: 0 after SIGTERM (daemon) or once the files are written (one-shot); 2 on bad input;",
-        "1 when one-shot mode could not write within --timeout."
+        "Exit status: 0 after SIGTERM (daemon) or once the files are written (one-shot); 2 on bad input; 1"
+            + " when one-shot mode found no agent socket within --workload-api-wait or could not write within"
+            + " --timeout."
     })
 public final class WriteCertsCommand implements java.util.concurrent.Callable<Integer> {
 
@@ -70,17 +72,23 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
 
   @Spec CommandSpec spec;
 
-  @Option(names = {"--config", "-config"}, paramLabel = "FILE",
+  @Option(names = "--config", paramLabel = "FILE",
       description = "spiffe-helper's helper.conf (HCL). Default, as spiffe-helper: ./helper.conf when no"
           + " setting is given as a flag.")
   Path config;
 
-  /** spiffe-helper's {@code -version}; Rotor's own are -V and --version. */
-  @Option(names = "-version", versionHelp = true, hidden = true)
+  // spiffe-helper's own flags (Go's flag package: one dash), so its command line works unchanged.
+  // Hidden, not help options: picocli warns at every start about a second usageHelp option.
+  @Option(names = "-config", hidden = true)
+  Path goConfig;
+
+  @Option(names = "-daemon-mode", hidden = true, arity = "0..1", fallbackValue = "true", converter = GoBool.class)
+  Boolean goDaemonMode;
+
+  @Option(names = "-version", hidden = true)
   boolean goVersion;
 
-  /** spiffe-helper's {@code -help} (Go's flag package); Rotor's own are -h and --help. */
-  @Option(names = "-help", usageHelp = true, hidden = true)
+  @Option(names = "-help", hidden = true)
   boolean goHelp;
 
   // ---- identity source ----
@@ -97,7 +105,7 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
   String trustDomain;
 
   @Option(names = "--spiffe-id", paramLabel = "ID",
-      description = "--dev: the SPIFFE ID to issue (default: spiffe://<td>/workload).")
+      description = {"--dev: the SPIFFE ID to issue.", "Default: spiffe://<td>/workload."})
   String spiffeId;
 
   @Option(names = "--dns-name", paramLabel = "NAME",
@@ -112,8 +120,8 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
   @Option(names = "--one-shot", description = "Write once and exit (daemon_mode = false), e.g. in an init container.")
   boolean oneShot;
 
-  @Option(names = {"--daemon-mode", "-daemon-mode"}, paramLabel = "BOOL", arity = "0..1", fallbackValue = "true",
-      converter = GoBool.class, description = "daemon_mode (default: true); -daemon-mode=false as spiffe-helper.")
+  @Option(names = "--daemon-mode", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true",
+      converter = GoBool.class, description = "daemon_mode (default: true).")
   Boolean daemonMode;
 
   @Option(names = "--workload-api-wait", paramLabel = "DURATION", converter = Durations.class, defaultValue = "5s",
@@ -235,6 +243,14 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
 
   @Override
   public Integer call() throws Exception {
+    if (goHelp) {
+      spec.commandLine().usage(spec.commandLine().getOut());
+      return 0;
+    }
+    if (goVersion) {
+      spec.commandLine().printVersionHelp(spec.commandLine().getOut());
+      return 0;
+    }
     WriteCertsRuntime.Options options = options(System.getenv(), Path.of(""));
     PrintWriter err = spec.commandLine().getErr();
     if (!options.helper().daemonMode()) {
@@ -309,7 +325,10 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
       throw UsageException.of("--dev", "cannot be combined with --agent-address (choose one identity source)");
     }
     Map<String, Flag> flags = flags();
-    Path file = config;
+    if (config != null && goConfig != null) {
+      throw UsageException.of("-config", "given with --config too (give one)");
+    }
+    Path file = config != null ? config : goConfig;
     if (file == null && flags.keySet().stream().allMatch("daemon_mode"::equals)) {
       // spiffe-helper reads ./helper.conf unless -config says otherwise; so does a container that ran
       // `spiffe-helper` or `spiffe-helper -daemon-mode=false` with only the binary changed.
@@ -412,10 +431,15 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
     put(f, "renew_signal", "--renew-signal", renewSignal);
     put(f, "reload_cmd", "--reload-cmd", reloadCmd);
     put(f, "reload_cmd_timeout", "--reload-cmd-timeout", reloadCmdTimeout);
+    if (daemonMode != null && goDaemonMode != null) {
+      throw UsageException.of("-daemon-mode", "given with --daemon-mode too (give one)");
+    }
+    Boolean daemonMode = this.daemonMode != null ? this.daemonMode : goDaemonMode;
     if (oneShot && Boolean.TRUE.equals(daemonMode)) {
       throw UsageException.of("--one-shot", "cannot be combined with --daemon-mode=true");
     }
-    put(f, "daemon_mode", oneShot ? "--one-shot" : "--daemon-mode", oneShot ? Boolean.FALSE : daemonMode);
+    put(f, "daemon_mode", oneShot ? "--one-shot" : this.daemonMode == null ? "-daemon-mode" : "--daemon-mode",
+        oneShot ? Boolean.FALSE : daemonMode);
     put(f, "health_checks.listener_enabled", "--health-checks", healthChecks);
     put(f, "health_checks.bind_address", "--health-bind-address", healthBindAddress);
     put(f, "health_checks.bind_port", "--health-bind-port", healthBindPort);
