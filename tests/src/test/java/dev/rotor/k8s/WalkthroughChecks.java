@@ -1,14 +1,11 @@
 package dev.rotor.k8s;
 
 import dev.rotor.k8s.RenderedDemo.Workload;
-import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.Volume;
-import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -114,7 +111,7 @@ final class WalkthroughChecks {
       if (rotor.isEmpty()) {
         continue;
       }
-      for (String conf : helperConfs(demo, w, rotor.get())) {
+      for (String conf : DemoChecks.helperConfs(demo, w, rotor.get())) {
         if (!LISTENER_ENABLED.matcher(conf).find()) {
           continue;
         }
@@ -144,24 +141,5 @@ final class WalkthroughChecks {
     }
     return c.getPorts().stream().filter(cp -> target.getStrVal().equals(cp.getName()))
         .map(ContainerPort::getContainerPort).anyMatch(n -> n == port);
-  }
-
-  /** The helper.conf texts a Rotor container reads (--config for write-certs, --helper-config for serve). */
-  private static List<String> helperConfs(RenderedDemo demo, Workload w, Container rotor) {
-    List<String> texts = new ArrayList<>();
-    List<String> files = new ArrayList<>(DemoChecks.flag(rotor, "--helper-config"));
-    files.addAll(DemoChecks.flag(rotor, "--config"));
-    for (String file : files) {
-      Optional<VolumeMount> mount = w.mountFor(rotor, file);
-      Optional<Volume> v = mount.flatMap(m -> w.volume(m.getName())).filter(x -> x.getConfigMap() != null);
-      if (v.isEmpty()) {
-        continue;
-      }
-      String key = file.substring(mount.get().getMountPath().length() + 1);
-      demo.find(ConfigMap.class, w.namespace(), v.get().getConfigMap().getName())
-          .map(cm -> cm.getData().get(key))
-          .ifPresent(texts::add);
-    }
-    return texts;
   }
 }

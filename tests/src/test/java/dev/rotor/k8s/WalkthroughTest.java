@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rotor.cli.RotorMain;
+import dev.rotor.k8s.DemoCrossReferenceTest.Defect;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import java.io.IOException;
@@ -12,8 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -51,14 +50,6 @@ class WalkthroughTest {
     assertThat(demo.all(io.fabric8.kubernetes.api.model.apps.StatefulSet.class)).hasSize(2);
     assertThat(demo.workload("demo", "postgres").orElseThrow().container("rotor").orElseThrow().getStartupProbe()
         .getHttpGet()).isNotNull();
-  }
-
-  record Defect(String name, Consumer<RenderedDemo> breakIt, Function<RenderedDemo, List<String>> check,
-      String expected) {
-    @Override
-    public String toString() {
-      return name;
-    }
   }
 
   static Stream<Arguments> defects() {
@@ -107,12 +98,7 @@ class WalkthroughTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("defects")
   void eachCheck_catchesItsMistake(Defect defect) {
-    RenderedDemo demo = Fixtures.demo();
-    assertThat(defect.check().apply(demo)).as("before breaking it").isEmpty();
-
-    defect.breakIt().accept(demo);
-
-    assertThat(defect.check().apply(demo)).anySatisfy(p -> assertThat(p).contains(defect.expected()));
+    DemoCrossReferenceTest.assertCatches(defect);
   }
 
   @Test
