@@ -327,7 +327,9 @@ class WriteCertsCommandTest {
     ServeCommand c = new ServeCommand();
     new CommandLine(c).parseArgs("--dev", "--sds-socket", dir.resolve("sds.sock").toString(),
         "--helper-config", conf.toString());
-    ServeConfig config = ServeConfigParser.parse(c, Map.of());
+    // The file writer's agent variables mean nothing to serve, even when spiffe-helper would refuse them.
+    ServeConfig config = ServeConfigParser.parse(c, Map.of("SPIRE_AGENT_ADDRESS", "/a.sock",
+        "SPIFFE_ENDPOINT_SOCKET", "/b.sock"));
     assertThat(config.fileWriter()).isPresent();
     try (ServeRuntime rt = ServeRuntime.start(config)) {
       await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(certs.resolve("svid.pem")));
