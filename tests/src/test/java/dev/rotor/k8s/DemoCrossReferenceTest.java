@@ -176,7 +176,16 @@ class DemoCrossReferenceTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("defects")
   void eachCheck_catchesItsMistake(Defect defect) {
-    RenderedDemo demo = Fixtures.demo();
+    assertCatches(defect);
+  }
+
+  /** The check passes on a fresh build of the demo, and names the defect once it is broken in. */
+  static void assertCatches(Defect defect) {
+    assertCatches(defect, Fixtures.demo());
+  }
+
+  /** As {@link #assertCatches(Defect)}, on {@code demo}, a fresh build of an overlay. */
+  static void assertCatches(Defect defect, RenderedDemo demo) {
     assertThat(defect.check().apply(demo)).as("before breaking it").isEmpty();
 
     defect.breakIt().accept(demo);

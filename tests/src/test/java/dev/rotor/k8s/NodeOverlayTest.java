@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EmptyDirVolumeSource;
+import dev.rotor.k8s.DemoCrossReferenceTest.Defect;
 import io.fabric8.kubernetes.api.model.storage.CSIDriver;
 import java.util.List;
-import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -45,14 +45,6 @@ class NodeOverlayTest {
         .containsExactly("/etc/rotor/helper/helper.conf");
     assertThat(node.find(CSIDriver.class, null, "csi.rotor.dev")).isPresent();
     assertThat(node.registrations().bySpiffeId("spiffe://example.org/ns/spire/sa/rotor-node")).isPresent();
-  }
-
-  record Defect(String name, Consumer<RenderedDemo> breakIt, Function<RenderedDemo, List<String>> check,
-      String expected) {
-    @Override
-    public String toString() {
-      return name;
-    }
   }
 
   static Stream<Arguments> defects() {
@@ -110,12 +102,7 @@ class NodeOverlayTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("defects")
   void eachNodeCheck_catchesItsMistake(Defect defect) {
-    RenderedDemo node = Fixtures.node();
-    assertThat(defect.check().apply(node)).as("before breaking it").isEmpty();
-
-    defect.breakIt().accept(node);
-
-    assertThat(defect.check().apply(node)).anySatisfy(p -> assertThat(p).contains(defect.expected()));
+    DemoCrossReferenceTest.assertCatches(defect, Fixtures.node());
   }
 
   private static RenderedDemo.Workload rotor(RenderedDemo d) {
