@@ -29,6 +29,9 @@ import picocli.CommandLine.Option;
             + " matches, expected trust domain and IDs, chain verifies) before anything is served; the last good"
             + " one stays in force meanwhile, and an expired certificate is never served.",
         "",
+        "With --node, one Rotor serves every Envoy of its node: the SPIRE agent attests each caller from its PID"
+            + " (Delegated Identity API), and each gets only its own SVIDs and policy workload.",
+        "",
         "Secret names are those of SPIRE's agent, so an Envoy bootstrap written for it works unchanged.",
         "Names: default, ROOTCA, ALL, spiffe://<trust-domain> for each trust domain, each SVID's SPIFFE ID.",
         ""
@@ -38,7 +41,7 @@ import picocli.CommandLine.Option;
         "Examples:",
         "  rotor serve --dev                                   # development CA, socket /run/rotor/sds.sock",
         "  rotor serve --workload-api unix:///run/spire/agent/api.sock --allowed-uid 101",
-        "  rotor serve --node --delegated-identity-api unix:///run/spire/admin/admin.sock --policy policy.yaml",
+        "  rotor serve --node --delegated-identity-api unix:///run/spire/admin.sock",
         "  rotor status                                        # one row per connected Envoy",
         "",
         "Exit status: 0 after a clean shutdown (SIGTERM, SIGINT or SIGHUP, at any point after start; the"

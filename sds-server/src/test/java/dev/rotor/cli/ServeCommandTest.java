@@ -64,6 +64,16 @@ class ServeCommandTest {
       "bad log format           | --dev --log-format xml                          | --log-format: \"xml\" (expected: json or text)",
       "bad log level            | --dev --log-level loud                          | --log-level: \"loud\" (expected one of: error",
       "margin never ready       | --dev --svid-ttl 1m --ready-expiry-margin 30s   | --ready-expiry-margin: 30s is not below half of --svid-ttl",
+      "node without its API     | --node                                          | --delegated-identity-api: required with --node",
+      "node API without node    | --dev --delegated-identity-api unix:///a.sock   | --delegated-identity-api: only with --node",
+      "node and dev             | --node --dev --delegated-identity-api unix:///a.sock | --node: cannot be combined with --dev",
+      "node and workload API    | --node --workload-api unix:///w.sock --delegated-identity-api unix:///a.sock | --node: cannot be combined with --workload-api",
+      "node over TCP            | --node --delegated-identity-api unix:///a.sock --tcp-listen 127.0.0.1:8443 | --tcp-listen: not with --node",
+      "node writing files       | --node --delegated-identity-api unix:///a.sock --helper-config /h.conf | --helper-config: not with --node",
+      "node expecting an ID     | --node --delegated-identity-api unix:///a.sock --expect-spiffe-id spiffe://example.org/x | --expect-spiffe-id: not with --node",
+      "node dev-only flag       | --node --delegated-identity-api unix:///a.sock --svid-ttl 1m | --svid-ttl: only with --dev",
+      "node API over TCP        | --node --delegated-identity-api tcp://127.0.0.1:1 | --delegated-identity-api: tcp://127.0.0.1:1 (expected a Unix socket",
+      "attestation timeout      | --node --delegated-identity-api unix:///a.sock --attestation-timeout 2m | --attestation-timeout: 2m (expected: between 100ms and 1m)",
   })
   void badInput_isOneLineNamingTheFlag_exit2(String defect, String args, String expected) {
     Result r = run(serve(args.trim().split("\\s+")));
@@ -71,6 +81,15 @@ class ServeCommandTest {
     assertThat(r.err()).as(defect).contains(expected.trim());
     assertThat(r.err().strip().lines().count()).as(defect + ": one line: " + r.err()).isEqualTo(1);
     assertThat(Files.exists(dir.resolve("sds.sock"))).as(defect + ": nothing started").isFalse();
+  }
+
+  @Test
+  void nodeMode_missingAdminSocket_namesTheFlagAndTheFix_afterTheWait() {
+    Result r = run(serve("--node", "--delegated-identity-api", "unix://" + dir.resolve("admin.sock"),
+        "--workload-api-wait", "0s"));
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err()).contains("--delegated-identity-api: no SPIRE agent socket at " + dir.resolve("admin.sock"));
+    assertThat(Files.exists(dir.resolve("sds.sock"))).isFalse();
   }
 
   @Test

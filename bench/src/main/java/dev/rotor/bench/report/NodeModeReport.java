@@ -29,7 +29,8 @@ final class NodeModeReport {
         sc.liveHeapMiB().median()));
     NodeMode.FanOutResult f = r.fanOut();
     m.append("\nThe first attested workload's figure carries what the first caller costs any Rotor (classes loaded,"
-        + " connection and stream machinery); the 10- and 50-workload rows are the marginal cost.\n");
+        + " connection and stream machinery); the 10- and 50-workload rows spread it over more workloads, so the"
+        + " 50-workload figure is closest to the cost of one more.\n");
     m.append("\nRotation → all Envoys updated, ").append(f.envoys()).append(" Envoys of one attested workload (one SVID"
         + " subscription; ").append(2 * f.envoys()).append(" SDS streams, `default` and `ROOTCA` per Envoy): convergence"
         + " per rotation (new identity in Rotor → every stream ACKed) ");
