@@ -231,7 +231,16 @@ class NodeModeIT {
     for (Caller c : List.of(FRONTEND, BACKEND, ROGUE)) {
       assertThat(status).contains("\"node_id\":\"" + c.name() + "\"").contains("\"attested_id\":\"" + c.spiffeId() + "\"");
     }
-    System.out.printf("node mode (Envoy %s): %s%n", envoyVersion, metricLines("rotor_node_"));
+    // `rotor status`, as an operator runs it: one row per attested Envoy, named by what SPIRE attested.
+    dev.rotor.testkit.process.ShortCommand.Result rows = dev.rotor.testkit.process.ShortCommand.run(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", RotorProcess.jar().toString(),
+        "status", "--admin", rotor.adminUrl()), Duration.ofSeconds(60)).orThrow();
+    for (Caller c : List.of(FRONTEND, BACKEND, ROGUE)) {
+      assertThat(rows.output().lines().filter(l -> l.startsWith(c.name() + " ") && l.contains(c.spiffeId() + " (uid="
+          + c.uid())).count()).as("rows of `rotor status` for %s:%n%s", c.name(), rows.output()).isEqualTo(1);
+    }
+    System.out.printf("node mode (Envoy %s): rotor status:%n%s%n%s%n", envoyVersion, rows.output(),
+        metricLines("rotor_node_"));
   }
 
   @Test
