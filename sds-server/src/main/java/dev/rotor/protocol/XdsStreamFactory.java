@@ -141,22 +141,6 @@ public final class XdsStreamFactory {
     return ended;
   }
 
-  /**
-   * Ends, with {@code status}, every open stream whose caller {@code which} selects (node mode: the
-   * streams of a workload whose attested identity changed, so they reconnect and are attested
-   * again). Returns how many it ended.
-   */
-  public int terminate(java.util.function.Predicate<Caller> which, Status status) {
-    int ended = 0;
-    for (AbstractXdsStream<?, ?> s : open) {
-      if (which.test(s.info.caller())) {
-        s.terminate(status);
-        ended++;
-      }
-    }
-    return ended;
-  }
-
   /** Streams open now. */
   public int openStreams() {
     return open.size();
