@@ -2,17 +2,20 @@ package dev.rotor.it.envoy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.rotor.it.RotorProcess;
 import dev.rotor.it.envoy.ClientEnvoyBootstrap.ResumingServer;
 import dev.rotor.it.envoy.ClientEnvoyBootstrap.Route;
-import dev.rotor.it.envoy.ResumingTlsClient.Call;
-import dev.rotor.it.envoy.Workload.SvidFiles;
 import dev.rotor.testkit.Ports;
 import dev.rotor.testkit.TemplateFile;
+import dev.rotor.testkit.clients.PlainClient;
+import dev.rotor.testkit.clients.ResumingTlsClient.Call;
+import dev.rotor.testkit.clients.ResumingTlsClient;
 import dev.rotor.testkit.envoy.EnvoyBootstrap;
 import dev.rotor.testkit.envoy.EnvoyProcess;
 import dev.rotor.testkit.process.LogsOnFailure;
+import dev.rotor.testkit.rotor.RotorProcess;
 import dev.rotor.testkit.spire.SpireFixture;
+import dev.rotor.testkit.spire.Workload.SvidFiles;
+import dev.rotor.testkit.spire.Workload;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

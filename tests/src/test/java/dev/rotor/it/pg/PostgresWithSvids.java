@@ -3,6 +3,11 @@ package dev.rotor.it.pg;
 import static dev.rotor.testkit.spire.SpireFixture.TRUST_DOMAIN_ID;
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.testkit.postgres.ClientFiles;
+import dev.rotor.testkit.postgres.PgJdbc;
+import dev.rotor.testkit.postgres.PostgresFixture;
+import dev.rotor.testkit.process.OsUser;
+import dev.rotor.testkit.rotor.RotorFileWriter;
 import dev.rotor.testkit.spire.SpireFixture;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.rotor.it.pg.PooledClient;
 import dev.rotor.it.pg.PostgresWithSvids;
+import dev.rotor.testkit.drill.DrillChart;
+import dev.rotor.testkit.drill.DrillTimeline;
 import dev.rotor.testkit.process.LogsOnFailure;
 import dev.rotor.testkit.spire.SpireFixture;
 import java.awt.image.BufferedImage;

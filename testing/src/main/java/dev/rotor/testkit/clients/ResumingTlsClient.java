@@ -1,6 +1,6 @@
-package dev.rotor.it.envoy;
+package dev.rotor.testkit.clients;
 
-import dev.rotor.it.envoy.Workload.SvidFiles;
+import dev.rotor.testkit.spire.Workload.SvidFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * and s_client closes the connection on end of input), rather than waiting for the server to
  * close: Envoy waits up to its {@code delayed_close_timeout} (1 s) for the client to close first.
  */
-final class ResumingTlsClient {
+public final class ResumingTlsClient {
   private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(10);
   /**
    * Not anchored at a line start: s_client prints what the server sends right after whatever it
@@ -38,18 +38,18 @@ final class ResumingTlsClient {
   private static final Pattern SESSION = Pattern.compile("(?m)^(New|Reused), TLSv");
 
   /** What one connection did: the answer (status or echoed line), and whether the session was resumed. */
-  record Call(String answer, boolean offeredSession, boolean resumed) {}
+  public record Call(String answer, boolean offeredSession, boolean resumed) {}
 
   private final SvidFiles svid;
   private final Path session;
 
-  ResumingTlsClient(SvidFiles svid, Path session) {
+  public ResumingTlsClient(SvidFiles svid, Path session) {
     this.svid = svid;
     this.session = session;
   }
 
   /** {@code GET path} with {@code Connection: close}; the answer is the status code, or "none". */
-  Call httpGet(int port, String path) {
+  public Call httpGet(int port, String path) {
     return connect(port, "GET " + path + " HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n", output -> {
       Matcher status = HTTP_STATUS.matcher(output);
       return status.find() ? Optional.of(status.group(1)) : Optional.empty();
@@ -57,7 +57,7 @@ final class ResumingTlsClient {
   }
 
   /** Sends {@code line}; the answer is the line the server echoed, or "none". */
-  Call echo(int port, String line) {
+  public Call echo(int port, String line) {
     return connect(port, line + "\n",
         output -> output.contains(line + "\n") ? Optional.of(line) : Optional.empty());
   }
@@ -66,7 +66,7 @@ final class ResumingTlsClient {
    * The certificate the server presents on a new connection (s_client prints the leaf as PEM),
    * e.g. to see which SVID a listener uses after a rotation.
    */
-  java.security.cert.X509Certificate serverCertificate(int port) {
+  public java.security.cert.X509Certificate serverCertificate(int port) {
     String begin = "-----BEGIN CERTIFICATE-----";
     String end = "-----END CERTIFICATE-----";
     Call call = connect(port, "", output -> {

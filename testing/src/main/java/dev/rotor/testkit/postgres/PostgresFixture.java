@@ -1,10 +1,11 @@
-package dev.rotor.it.pg;
+package dev.rotor.testkit.postgres;
 
 import static java.util.Objects.requireNonNull;
 import static org.awaitility.Awaitility.await;
 
 import dev.rotor.testkit.Ports;
 import dev.rotor.testkit.process.ManagedProcess;
+import dev.rotor.testkit.process.OsUser;
 import dev.rotor.testkit.process.ShortCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -150,14 +151,14 @@ public final class PostgresFixture implements AutoCloseable {
 
     appendTo(dataDir().resolve("postgresql.conf"), configuration());
     writeAsPostgres(dataDir().resolve("pg_hba.conf"), String.join("\n",
-        "# Written by dev.rotor.it.pg.PostgresFixture: TLS with a verified client certificate,",
+        "# Written by dev.rotor.testkit.postgres.PostgresFixture: TLS with a verified client certificate,",
         "# mapped through pg_ident.conf map 'spiffe', is the only way in. No local socket access,",
         "# no password method, no plain TCP.",
         "# TYPE   DATABASE USER ADDRESS      METHOD",
         "hostssl  all      all  127.0.0.1/32 cert clientcert=verify-full map=spiffe",
         ""));
     writeAsPostgres(dataDir().resolve("pg_ident.conf"), String.join("\n",
-        "# Written by dev.rotor.it.pg.PostgresFixture: SPIRE puts an entry's first DNS name into",
+        "# Written by dev.rotor.testkit.postgres.PostgresFixture: SPIRE puts an entry's first DNS name into",
         "# the SVID's CN; PostgreSQL's cert method matches the CN (it cannot match a URI SAN).",
         "# MAPNAME SYSTEM-USERNAME PG-USERNAME",
         "spiffe    " + settings.clientCommonName() + "    " + settings.role(),
@@ -187,7 +188,7 @@ public final class PostgresFixture implements AutoCloseable {
     return values.entrySet().stream()
         .map(e -> e.getKey() + " = " + e.getValue())
         .collect(Collectors.joining("\n",
-            "\n# --- dev.rotor.it.pg.PostgresFixture (later settings win) ---\n", "\n"));
+            "\n# --- dev.rotor.testkit.postgres.PostgresFixture (later settings win) ---\n", "\n"));
   }
 
   /** The fixture's directory: data, certificates, socket, log. */

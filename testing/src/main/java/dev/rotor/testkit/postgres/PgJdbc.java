@@ -1,4 +1,4 @@
-package dev.rotor.it.pg;
+package dev.rotor.testkit.postgres;
 
 import java.nio.file.Path;
 import java.sql.Connection;

@@ -1,4 +1,4 @@
-package dev.rotor.it.envoy;
+package dev.rotor.testkit.rotor;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -14,13 +14,13 @@ import java.util.List;
  * operator reads them: which node got which resources, at which version, carrying which
  * certificate serials, when.
  */
-final class PushLog {
+public final class PushLog {
   /** One {@code "event":"response"} line. */
-  record Response(Instant time, String node, String type, String version, List<String> resources, List<String> serials) {}
+  public record Response(Instant time, String node, String type, String version, List<String> resources, List<String> serials) {}
 
   private PushLog() {}
 
-  static List<Response> responses(List<String> stdoutLines) {
+  public static List<Response> responses(List<String> stdoutLines) {
     List<Response> out = new ArrayList<>();
     for (String line : stdoutLines) {
       if (!line.contains("\"rotor.push\"") || !line.contains("\"response\"")) {

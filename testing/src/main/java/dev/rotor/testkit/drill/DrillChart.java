@@ -1,4 +1,4 @@
-package dev.rotor.it.pg.drill;
+package dev.rotor.testkit.drill;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -20,14 +20,14 @@ import javax.imageio.ImageIO;
  * the server (blue) and client (purple) certificates.
  */
 public final class DrillChart {
-  static final Color OK = new Color(0x2e, 0x9d, 0x4b);
-  static final Color FAILED = new Color(0xd6, 0x2d, 0x20);
+  public static final Color OK = new Color(0x2e, 0x9d, 0x4b);
+  public static final Color FAILED = new Color(0xd6, 0x2d, 0x20);
   private static final Color SERVER_ROTATION = new Color(0x1f, 0x5f, 0xbf);
   private static final Color CLIENT_ROTATION = new Color(0x8a, 0x3f, 0xb0);
   private static final Color EXPIRY = new Color(0x80, 0x10, 0x10);
   private static final Color GRID = new Color(0xdd, 0xdd, 0xdd);
 
-  static final int WIDTH = 1200;
+  public static final int WIDTH = 1200;
   private static final int LEFT = 150;
   private static final int RIGHT = 30;
   private static final int TOP = 90;
@@ -38,7 +38,7 @@ public final class DrillChart {
   private DrillChart() {}
 
   /** The height of the chart for {@code clients} lanes. */
-  static int height(int clients) {
+  public static int height(int clients) {
     return TOP + clients * (LANE + LANE_GAP) + BOTTOM;
   }
 
