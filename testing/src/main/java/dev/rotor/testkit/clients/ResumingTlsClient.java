@@ -36,16 +36,29 @@ public final class ResumingTlsClient {
    */
   private static final Pattern HTTP_STATUS = Pattern.compile("HTTP/1\\.1 (\\d{3}) ");
   private static final Pattern SESSION = Pattern.compile("(?m)^(New|Reused), TLSv");
+  /** openssl's error line for an alert the peer sent, e.g. "tlsv13 alert certificate required". */
+  private static final Pattern ALERT = Pattern.compile("(?:sslv3|tlsv1[0-3]?) alert ([a-z ]+)");
 
-  /** What one connection did: the answer (status or echoed line), and whether the session was resumed. */
-  public record Call(String answer, boolean offeredSession, boolean resumed) {}
+  /**
+   * What one connection did: the answer (status or echoed line), whether the session was
+   * resumed, and the TLS alert openssl reported, if any (e.g. {@code certificate required}).
+   */
+  public record Call(String answer, boolean offeredSession, boolean resumed, Optional<String> alert) {}
 
   private final SvidFiles svid;
   private final Path session;
 
   public ResumingTlsClient(SvidFiles svid, Path session) {
-    this.svid = svid;
+    this.svid = java.util.Objects.requireNonNull(svid, "svid");
     this.session = session;
+  }
+
+  /**
+   * A client that presents no certificate at all (it still verifies the server against {@code
+   * bundle}): what a server that requires client certificates must refuse in the handshake.
+   */
+  public static ResumingTlsClient withoutClientCertificate(Path bundle, Path session) {
+    return new ResumingTlsClient(new SvidFiles(null, null, bundle), session);
   }
 
   /** {@code GET path} with {@code Connection: close}; the answer is the status code, or "none". */
@@ -90,9 +103,11 @@ public final class ResumingTlsClient {
     boolean offered = hasSession();
     List<String> command = new ArrayList<>(List.of("openssl", "s_client",
         "-connect", "127.0.0.1:" + port,
-        "-cert", svid.chain().toString(), "-key", svid.key().toString(),
         "-CAfile", svid.bundle().toString(), "-verify_return_error",
         "-sess_out", session.toString()));
+    if (svid.chain() != null) {
+      command.addAll(List.of("-cert", svid.chain().toString(), "-key", svid.key().toString()));
+    }
     if (offered) {
       command.addAll(List.of("-sess_in", session.toString()));
     }
@@ -128,7 +143,9 @@ public final class ResumingTlsClient {
     if (!resumed.find()) {
       throw new IllegalStateException("openssl s_client printed no session line (New/Reused):\n" + output);
     }
-    return new Call(answer.apply(output.toString()).orElse("none"), offered, resumed.group(1).equals("Reused"));
+    Matcher alert = ALERT.matcher(output);
+    return new Call(answer.apply(output.toString()).orElse("none"), offered, resumed.group(1).equals("Reused"),
+        alert.find() ? Optional.of(alert.group(1).strip()) : Optional.empty());
   }
 
   private static void end(Process process, Thread reader) {

@@ -30,7 +30,13 @@ public record Workload(String name, String spiffeId, int gid) {
 
   /** Registers the workload with SPIRE: this test's UID and the workload's group. */
   public void register(SpireFixture spire, Duration svidTtl) {
-    spire.createEntry(spiffeId, List.of("unix:uid:" + SpireFixture.currentUid(), "unix:gid:" + gid), svidTtl);
+    register(spire, svidTtl, List.of());
+  }
+
+  /** As {@link #register(SpireFixture, Duration)}, with DNS names (the first is also the CN). */
+  public void register(SpireFixture spire, Duration svidTtl, List<String> dnsNames) {
+    spire.createEntry(spiffeId, List.of("unix:uid:" + SpireFixture.currentUid(), "unix:gid:" + gid), svidTtl,
+        dnsNames);
   }
 
   /** The workload's SVID as files (svid.0.pem, svid.0.key, bundle.0.pem), fetched as the workload. */
