@@ -114,6 +114,10 @@ public final class DemoRun implements AutoCloseable {
     return keepAlive;
   }
 
+  public List<LegacyClient> legacyClients() {
+    return List.of(legacyMtls, legacyDatabase);
+  }
+
   /** Stops the observers (not the stack), and writes and returns the report. */
   public DemoReport finish() {
     Instant ended = Instant.now();
@@ -121,7 +125,7 @@ public final class DemoRun implements AutoCloseable {
     DemoReport report = new DemoReport(stack.options(), started, ended,
         FrontendCalls.read(stack.frontendLog()).stream().filter(c -> !c.at().isBefore(started)).toList(),
         keepAlive.requests(), keepAlive.connections(),
-        List.of(legacyMtls, legacyDatabase), rogue.attempts(), watch,
+        legacyClients(), rogue.attempts(), watch,
         PushLog.responses(stack.frontendRotor().stdoutLines()), PushLog.responses(stack.backendRotor().stdoutLines()));
     report.write(options.outDir(), options.timelineInterval());
     return report;

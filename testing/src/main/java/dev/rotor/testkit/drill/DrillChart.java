@@ -190,6 +190,19 @@ public final class DrillChart {
     }
   }
 
+  /** How many pixels of {@code image} have exactly {@code color}: what a test reads a chart by. */
+  public static long pixels(BufferedImage image, Color color) {
+    long count = 0;
+    for (int y = 0; y < image.getHeight(); y++) {
+      for (int x = 0; x < image.getWidth(); x++) {
+        if ((image.getRGB(x, y) & 0xffffff) == (color.getRGB() & 0xffffff)) {
+          count++;
+        }
+      }
+    }
+    return count;
+  }
+
   /** Where the lanes start: below the title, the legend rows and one row of ticks per tick mark. */
   private static int top(List<Mark> marks) {
     int legendRows = (2 + marks.size() + LEGEND_PER_ROW - 1) / LEGEND_PER_ROW;

@@ -15,8 +15,18 @@ import java.util.List;
  * certificate serials, when.
  */
 public final class PushLog {
-  /** One {@code "event":"response"} line. */
-  public record Response(Instant time, String node, String type, String version, List<String> resources, List<String> serials) {}
+  /**
+   * One {@code "event":"response"} line: the response's {@code version_info}, the resources it
+   * carried with each one's own version, and the serials of the certificates among them.
+   */
+  public record Response(Instant time, String node, String type, String version, List<String> resources,
+      List<String> versions, List<String> serials) {
+    /** The version of {@code resource} in this response, if it carried it. */
+    public java.util.Optional<String> versionOf(String resource) {
+      int i = resources.indexOf(resource);
+      return i < 0 || i >= versions.size() ? java.util.Optional.empty() : java.util.Optional.of(versions.get(i));
+    }
+  }
 
   private PushLog() {}
 
@@ -36,7 +46,7 @@ public final class PushLog {
         continue;
       }
       out.add(new Response(Instant.parse(string(o, "time")), string(o, "node"), string(o, "type"),
-          string(o, "version"), strings(o, "resources"), strings(o, "serials")));
+          string(o, "version"), strings(o, "resources"), strings(o, "versions"), strings(o, "serials")));
     }
     return out;
   }
