@@ -16,8 +16,9 @@ import java.util.function.Supplier;
 
 /**
  * Whether this Rotor should receive traffic ({@code /readyz}): it serves an identity that passed
- * the gate, is valid now and does not expire within the margin, the policy is in force when one was
- * asked for, and it is not shutting down. Every failing condition is reported, not just the first.
+ * the gate, is valid now and does not expire within the margin, nothing else keeps it from serving
+ * (the policy asked for is in force and its watcher runs, the socket is still its own), and it is not
+ * shutting down. Every failing condition is reported, not just the first.
  */
 public final class Readiness {
 
@@ -34,19 +35,20 @@ public final class Readiness {
   private final Supplier<GateStatus> gate;
   private final Duration margin;
   private final Clock clock;
-  private final Supplier<Optional<String>> policyProblem;
+  private final Supplier<List<String>> servingProblems;
   private final BooleanSupplier stopping;
 
   /**
-   * @param policyProblem why the policy is not in force, when one was asked for and is not
+   * @param servingProblems what else keeps this Rotor from serving, one reason each: the policy
+   *     asked for is not in force or no longer followed, the socket was taken over
    * @param stopping true once shutdown began
    */
-  public Readiness(Supplier<GateStatus> gate, Duration margin, Clock clock, Supplier<Optional<String>> policyProblem,
+  public Readiness(Supplier<GateStatus> gate, Duration margin, Clock clock, Supplier<List<String>> servingProblems,
       BooleanSupplier stopping) {
     this.gate = requireNonNull(gate, "gate");
     this.margin = requireNonNull(margin, "margin");
     this.clock = requireNonNull(clock, "clock");
-    this.policyProblem = requireNonNull(policyProblem, "policyProblem");
+    this.servingProblems = requireNonNull(servingProblems, "servingProblems");
     this.stopping = requireNonNull(stopping, "stopping");
   }
 
@@ -72,7 +74,7 @@ public final class Readiness {
         }
       }
     }
-    policyProblem.get().ifPresent(reasons::add);
+    reasons.addAll(servingProblems.get());
     return new Result(reasons.isEmpty(), reasons);
   }
 }

@@ -6,6 +6,7 @@ import dev.rotor.policy.PolicyError;
 import dev.rotor.policy.PolicyException;
 import dev.rotor.policy.PolicyExplainer;
 import dev.rotor.policy.PolicyParser;
+import dev.rotor.text.EchoedText;
 import io.spiffe.spiffeid.SpiffeId;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -39,7 +40,8 @@ final class PolicyCommand {
       String text = PolicyFiles.read("FILE", file);
       try {
         Policy p = PolicyParser.parse(file.toString(), text);
-        out.printf("%s: valid (version %d, %d workload%s, content version %s)%n", file, p.version(),
+        out.printf("%s: valid (version %d, %d workload%s, content version %s)%n", EchoedText.escape(file.toString()),
+            p.version(),
             p.workloads().size(), p.workloads().size() == 1 ? "" : "s", p.contentVersion());
         return 0;
       } catch (PolicyException e) {
@@ -47,7 +49,8 @@ final class PolicyCommand {
         for (PolicyError error : e.errors()) {
           err.println(error);
         }
-        err.printf("%s: %d error%s%n", file, e.errors().size(), e.errors().size() == 1 ? "" : "s");
+        err.printf("%s: %d error%s%n", EchoedText.escape(file.toString()), e.errors().size(),
+            e.errors().size() == 1 ? "" : "s");
         return 1;
       }
     }
@@ -81,7 +84,12 @@ final class PolicyCommand {
     @Override
     public Integer call() {
       Policy p = PolicyFiles.load("--policy", policy);
-      SpiffeId caller = ServeConfigParser.spiffeId("--from", from);
+      SpiffeId caller;
+      try {
+        caller = PolicyExplainer.callerId(from); // refused as `policy check` refuses it in a rule
+      } catch (IllegalArgumentException e) {
+        throw UsageException.of("--from", e.getMessage());
+      }
       if (p.workload(to).isEmpty()) {
         throw UsageException.of("--to", "no workload named \"" + to + "\" in " + policy + " (workloads: "
             + p.workloads().stream().map(w -> w.name()).toList() + ")");

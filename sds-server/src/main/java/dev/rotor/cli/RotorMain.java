@@ -1,5 +1,6 @@
 package dev.rotor.cli;
 
+import dev.rotor.text.EchoedText;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -18,6 +19,10 @@ import picocli.CommandLine.Command;
 public final class RotorMain {
 
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("serve")) {
+      // Before anything else: a SIGTERM while the flags and files are read must exit 0 too.
+      Signals.catchServeSignalsEarly();
+    }
     System.exit(run(args));
   }
 
@@ -33,18 +38,18 @@ public final class RotorMain {
     cl.setErr(err);
     cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
       if (ex instanceof UsageException) {
-        cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + ex.getMessage());
+        cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + echoed(ex.getMessage()));
         return 2;
       }
       if (ex instanceof StatusCommand.BadAnswer) {
-        cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + ex.getMessage());
+        cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + echoed(ex.getMessage()));
         return 1;
       }
       throw ex;
     });
     cl.setParameterExceptionHandler((ex, a) -> {
       CommandLine cmd = ex.getCommandLine();
-      cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + ex.getMessage()
+      cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + echoed(ex.getMessage())
           + " (see: rotor " + cmd.getCommandName() + " --help)");
       return 2;
     });
@@ -54,6 +59,16 @@ public final class RotorMain {
       out.flush();
       err.flush();
     }
+  }
+
+  /**
+   * An error message as the terminal shows it: it quotes flags, file contents and answers as
+   * given, so every character outside printable ASCII is escaped, line by line (a message may list
+   * one error per line), and a value cannot move the cursor, recolour the terminal or pass a
+   * look-alike letter for the real one (issue 13, low).
+   */
+  static String echoed(String message) {
+    return message == null ? "" : String.join("\n", message.lines().map(EchoedText::escape).toList());
   }
 
   /** The version from the jar's manifest, or "dev" when run from classes. */

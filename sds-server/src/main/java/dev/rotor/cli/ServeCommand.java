@@ -39,7 +39,8 @@ import picocli.CommandLine.Option;
         "  rotor serve --workload-api unix:///run/spire/agent/api.sock --allowed-uid 101",
         "  rotor status                                        # one row per connected Envoy",
         "",
-        "Exit status: 0 after a clean shutdown (SIGTERM), 2 on bad input, 1 on a failure at run time."
+        "Exit status: 0 after a clean shutdown (SIGTERM, SIGINT or SIGHUP, at any point after start; the policy file",
+        "is watched, so there is no reload signal), 2 on bad input, 1 on a failure at run time."
     })
 public final class ServeCommand implements Callable<Integer> {
 
@@ -95,8 +96,33 @@ public final class ServeCommand implements Callable<Integer> {
   String socketMode;
 
   @Option(names = "--allowed-uid", paramLabel = "UID",
-      description = "UIDs allowed to connect to the socket (repeatable; default: Rotor's own UID). Others get PERMISSION_DENIED.")
+      description = "UIDs allowed to connect to the socket (repeatable; default: Rotor's own UID). Connections from"
+          + " other UIDs are closed at once, before any call.")
   List<String> allowedUids = new ArrayList<>();
+
+  @Option(names = "--max-connections", paramLabel = "N", defaultValue = "512",
+      description = "Connections to the socket open at once, all UIDs together (default: ${DEFAULT-VALUE}); more are"
+          + " closed at once. A UID that is not allowed is always closed at once.")
+  int maxConnections;
+
+  @Option(names = "--max-connections-per-uid", paramLabel = "N", defaultValue = "256",
+      description = "Connections to the socket open at once from one allowed UID (default: ${DEFAULT-VALUE}).")
+  int maxConnectionsPerUid;
+
+  @Option(names = "--max-streams-per-connection", paramLabel = "N", defaultValue = "100",
+      description = "Concurrent streams and calls on one socket connection, announced to the client as HTTP/2"
+          + " MAX_CONCURRENT_STREAMS (default: ${DEFAULT-VALUE}).")
+  int maxStreamsPerConnection;
+
+  @Option(names = "--max-streams", paramLabel = "N", defaultValue = "4096",
+      description = "xDS streams open at once over every transport (default: ${DEFAULT-VALUE}); one more is refused"
+          + " with RESOURCE_EXHAUSTED.")
+  int maxStreams;
+
+  @Option(names = "--max-node-bytes", paramLabel = "N", defaultValue = "262144",
+      description = "Largest Envoy node a request may carry, serialized (default: ${DEFAULT-VALUE}); a larger one ends"
+          + " the stream with INVALID_ARGUMENT. Streams keep only the node fields Rotor reads.")
+  int maxNodeBytes;
 
   @Option(names = "--tcp-listen", paramLabel = "HOST:PORT",
       description = "Also serve on TCP with mutual TLS using Rotor's own SVID (off by default).")
@@ -137,6 +163,16 @@ public final class ServeCommand implements Callable<Integer> {
           + " --svid-ttl with --dev when that is shorter).")
   Duration readyExpiryMargin;
 
+  @Option(names = "--admin-request-timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "5s",
+      description = "Admin endpoint: close a connection that has not sent its whole request within this time"
+          + " (default: ${DEFAULT-VALUE}; slow clients never hold a thread).")
+  Duration adminRequestTimeout;
+
+  @Option(names = "--admin-max-connections", paramLabel = "N", defaultValue = "64",
+      description = "Admin endpoint: connections open at once (default: ${DEFAULT-VALUE}); at the limit the oldest"
+          + " connection still sending its request is closed to admit a new one.")
+  int adminMaxConnections;
+
   @Mixin
   LoggingOptions logging = new LoggingOptions();
 
@@ -155,11 +191,12 @@ public final class ServeCommand implements Callable<Integer> {
     logging.validate();
     ServeConfig config = ServeConfigParser.parse(this, System.getenv());
     logging.apply();
-    // Handle SIGTERM from before start-up on: one that arrives while Rotor starts (waiting for the
-    // agent socket, binding) must still end in a clean shutdown with status 0, not the JVM's 143.
+    // Handle SIGTERM (and SIGINT, SIGHUP) from before start-up on: one that arrives while Rotor
+    // starts (waiting for the agent socket, binding) must still end in a clean shutdown with status
+    // 0, not the JVM's 143. RotorMain caught them from its first line on; until here they exit 0.
     AtomicBoolean terminate = new AtomicBoolean();
     AtomicReference<ServeRuntime> running = new AtomicReference<>();
-    Signals.onTermination(() -> {
+    Signals.whenServing(() -> {
       terminate.set(true);
       ServeRuntime r = running.get();
       if (r != null) {

@@ -2,6 +2,8 @@ package dev.rotor.cli;
 
 import dev.rotor.admin.AdminOptions;
 import dev.rotor.gate.GatePolicy;
+import dev.rotor.http.HttpLimits;
+import dev.rotor.protocol.StreamLimits;
 import dev.rotor.runtime.ServeConfig;
 import dev.rotor.source.dev.DevCaOptions;
 import dev.rotor.source.workload.WorkloadApiAddress;
@@ -97,9 +99,12 @@ final class ServeConfigParser {
           + " (expected: between 100ms and 10m)");
     }
     AdminOptions admin = adminOptions(c, dev);
+    between("--max-streams", c.maxStreams, 1, 1_000_000);
+    // Above 4 MiB, gRPC's own message limit (transport.Transports) refuses the request first.
+    between("--max-node-bytes", c.maxNodeBytes, 1024, 4 * 1024 * 1024);
     return new ServeConfig(dev, agent, c.workloadApiWait, policy, uds, tcp, naming, c.disableSpiffeCertValidation,
         Optional.ofNullable(c.policy).map(java.nio.file.Path::toAbsolutePath), c.policyPollInterval, admin,
-        helperConfig(c.helperConfig, env));
+        helperConfig(c.helperConfig, env), new StreamLimits(c.maxStreams, c.maxNodeBytes));
   }
 
   private static AdminOptions adminOptions(ServeCommand c, Optional<DevCaOptions> dev) {
@@ -116,8 +121,9 @@ final class ServeConfigParser {
       throw UsageException.of("--ready-expiry-margin", Durations.format(margin) + " is not below half of --svid-ttl ("
           + Durations.format(dev.get().svidTtl()) + "), so Rotor would never be ready (expected: a smaller margin)");
     }
+    HttpLimits http = adminLimits(c);
     if (c.adminAddress.equalsIgnoreCase("off")) {
-      return new AdminOptions(Optional.empty(), margin);
+      return new AdminOptions(Optional.empty(), margin, http);
     }
     Matcher m = HOST_PORT.matcher(c.adminAddress);
     if (!m.matches()) {
@@ -130,10 +136,21 @@ final class ServeConfigParser {
     }
     String host = m.group(1).startsWith("[") ? m.group(1).substring(1, m.group(1).length() - 1) : m.group(1);
     try {
-      return new AdminOptions(Optional.of(new InetSocketAddress(InetAddress.getByName(host), port)), margin);
+      return new AdminOptions(Optional.of(new InetSocketAddress(InetAddress.getByName(host), port)), margin, http);
     } catch (UnknownHostException e) {
       throw UsageException.of("--admin-address", "unknown host \"" + host + "\" (expected an IP address such as 127.0.0.1)");
     }
+  }
+
+  private static HttpLimits adminLimits(ServeCommand c) {
+    if (c.adminRequestTimeout.compareTo(Duration.ofMillis(100)) < 0
+        || c.adminRequestTimeout.compareTo(Duration.ofMinutes(1)) > 0) {
+      throw UsageException.of("--admin-request-timeout", Durations.format(c.adminRequestTimeout)
+          + " (expected: between 100ms and 1m; probes send their request at once)");
+    }
+    between("--admin-max-connections", c.adminMaxConnections, 4, 10_000);
+    HttpLimits d = AdminOptions.defaultHttpLimits();
+    return new HttpLimits(c.adminRequestTimeout, d.responseTimeout(), c.adminMaxConnections, d.handlerThreads());
   }
 
   /** --helper-config: the file writer inside serve, validated like rotor write-certs' --config. */
@@ -237,7 +254,12 @@ final class ServeConfigParser {
     if (uids.isEmpty()) {
       uids.add(ownUid());
     }
-    return translate(() -> new UdsServerOptions(socket, mode, uids));
+    between("--max-connections", c.maxConnections, 1, 100_000);
+    between("--max-connections-per-uid", c.maxConnectionsPerUid, 1, c.maxConnections);
+    between("--max-streams-per-connection", c.maxStreamsPerConnection, 1, 100_000);
+    UdsServerOptions.Limits limits = new UdsServerOptions.Limits(c.maxConnections, c.maxConnectionsPerUid,
+        c.maxStreamsPerConnection);
+    return translate(() -> new UdsServerOptions(socket, mode, uids, limits));
   }
 
   private static Optional<TcpMtlsOptions> tcpOptions(ServeCommand c) {
@@ -265,6 +287,13 @@ final class ServeConfigParser {
       allowed.add(spiffeId("--tcp-allowed-spiffe-id", id));
     }
     return Optional.of(translate(() -> new TcpMtlsOptions(host, port, allowed)));
+  }
+
+  /** A count flag within [min, max]; the message names the range (max may come from another flag). */
+  private static void between(String flag, int value, int min, int max) {
+    if (value < min || value > max) {
+      throw UsageException.of(flag, value + " (expected: between " + min + " and " + max + ")");
+    }
   }
 
   static TrustDomain trustDomain(String value) {

@@ -4,16 +4,14 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.google.common.util.concurrent.ThreadFactoryBuilder;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.rotor.files.HelperConfig.HealthChecks;
+import dev.rotor.http.BoundedHttpServer;
+import dev.rotor.http.BoundedHttpServer.Response;
+import dev.rotor.http.HttpLimits;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -23,18 +21,18 @@ import java.util.function.Supplier;
  * definitions). Bound to loopback unless {@code health_checks.bind_address} says otherwise, so
  * the status is not exposed to the network by default.
  *
- * <p>Uses the JDK's built-in HTTP server: two tiny endpoints need no framework.
+ * <p>Served by {@link BoundedHttpServer} with its default deadlines and connection limit: on the
+ * JDK's server, one connection that sent a byte and stalled held its only thread, and every probe
+ * after it hung (issue 13, finding 4).
  */
 public final class HealthServer implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final HttpServer server;
-  private final ExecutorService threads;
+  private final BoundedHttpServer server;
 
-  private HealthServer(HttpServer server, ExecutorService threads) {
+  private HealthServer(BoundedHttpServer server) {
     this.server = server;
-    this.threads = threads;
   }
 
   /**
@@ -45,32 +43,16 @@ public final class HealthServer implements AutoCloseable {
   public static HealthServer start(HealthChecks config, Supplier<FileWriterStatus> status) throws IOException {
     requireNonNull(config, "config");
     requireNonNull(status, "status");
-    HttpServer server = HttpServer.create(new InetSocketAddress(config.bindAddress(), config.bindPort()), 16);
-    server.createContext(config.livenessPath(), ex -> respond(ex, config.livenessPath(), status.get(), true));
-    server.createContext(config.readinessPath(), ex -> respond(ex, config.readinessPath(), status.get(), false));
-    ExecutorService threads = Executors.newSingleThreadExecutor(
-        new ThreadFactoryBuilder().setNameFormat("rotor-files-health").setDaemon(true).build());
-    server.setExecutor(threads);
-    server.start();
-    return new HealthServer(server, threads);
-  }
-
-  public int port() {
-    return server.getAddress().getPort();
-  }
-
-  private static void respond(HttpExchange ex, String path, FileWriterStatus s, boolean liveness) throws IOException {
-    try (ex) {
-      // createContext matches by prefix; only the exact path is an endpoint.
-      if (!ex.getRequestURI().getPath().equals(path)) {
-        send(ex, 404, "{\"status\":\"Not Found\"}");
-        return;
+    InetSocketAddress address = new InetSocketAddress(config.bindAddress(), config.bindPort());
+    return new HealthServer(BoundedHttpServer.start("rotor-files-health", address, HttpLimits.defaults(1), request -> {
+      boolean liveness = request.path().equals(config.livenessPath());
+      if (!liveness && !request.path().equals(config.readinessPath())) {
+        return json(404, "{\"status\":\"Not Found\"}", Map.of());
       }
-      if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
-        ex.getResponseHeaders().set("Allow", "GET, HEAD");
-        send(ex, 405, "{\"status\":\"Method Not Allowed\"}");
-        return;
+      if (!request.method().equals("GET") && !request.head()) {
+        return json(405, "{\"status\":\"Method Not Allowed\"}", Map.of("Allow", "GET, HEAD"));
       }
+      FileWriterStatus s = status.get();
       boolean good = liveness ? s.live() : s.ready();
       ObjectNode body = JSON.createObjectNode();
       body.put("status", good ? "OK" : "Service Unavailable");
@@ -82,25 +64,20 @@ public final class HealthServer implements AutoCloseable {
       s.lastError().ifPresent(e -> body.put("last_error", e));
       s.lastWriteAt().ifPresent(t -> body.put("last_write_at", t.toString()));
       s.publishedDigest().ifPresent(d -> body.put("published_digest", d));
-      send(ex, good ? 200 : 503, JSON.writeValueAsString(body));
-    }
+      return json(good ? 200 : 503, JSON.writeValueAsString(body), Map.of());
+    }));
   }
 
-  private static void send(HttpExchange ex, int status, String body) throws IOException {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", "application/json");
-    boolean head = ex.getRequestMethod().equals("HEAD");
-    ex.sendResponseHeaders(status, head ? -1 : bytes.length);
-    if (!head) {
-      try (OutputStream out = ex.getResponseBody()) {
-        out.write(bytes);
-      }
-    }
+  public int port() {
+    return server.address().getPort();
+  }
+
+  private static Response json(int status, String body, Map<String, String> headers) {
+    return new Response(status, "application/json", body.getBytes(StandardCharsets.UTF_8), headers);
   }
 
   @Override
   public void close() {
-    server.stop(0);
-    threads.shutdownNow();
+    server.close();
   }
 }

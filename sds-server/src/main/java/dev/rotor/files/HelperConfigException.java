@@ -1,5 +1,7 @@
 package dev.rotor.files;
 
+import dev.rotor.text.EchoedText;
+
 /**
  * A {@code helper.conf} (or {@code rotor write-certs} flag) that cannot be used: one line naming
  * where (file and line, or flag), the key, the value and the fix.
@@ -17,27 +19,10 @@ public final class HelperConfigException extends RuntimeException {
 
   /**
    * Messages quote keys and values from the file, and HCL escapes ({@code "\n"}, {@code "\r"})
-   * can put control characters in them: escaped here, so the message stays one line.
+   * can put control characters in them: escaped here, so the message stays one line, together
+   * with every other character outside printable ASCII (direction overrides, look-alike letters).
    */
   private static String oneLine(String message) {
-    if (message == null) {
-      return null;
-    }
-    StringBuilder out = new StringBuilder(message.length());
-    message.codePoints().forEach(c -> {
-      switch (c) {
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        default -> {
-          if (Character.isISOControl(c)) {
-            out.append(String.format("\\u%04x", c));
-          } else {
-            out.appendCodePoint(c);
-          }
-        }
-      }
-    });
-    return out.toString();
+    return message == null ? null : EchoedText.escape(message);
   }
 }

@@ -220,6 +220,26 @@ public final class RotorMetrics implements XdsEventListener, RotationConvergence
     JvmMetrics.builder().register(registry);
   }
 
+  /**
+   * Adds a counter family that its owner keeps, read at scrape time like the callbacks above: one
+   * sample per entry of {@code counts}, labelled {@code label} = the entry's key. For the refusals
+   * of the limits that protect Rotor (admin HTTP, Unix-socket connections, xDS streams), whose
+   * owners start after the metrics.
+   */
+  public void registerCounter(String name, String help, String label, Supplier<Map<String, Long>> counts) {
+    requireNonNull(counts, "counts");
+    CounterWithCallback.builder().name(name).help(help).labelNames(label)
+        .callback(cb -> counts.get().forEach((value, n) -> cb.call(n, value)))
+        .register(registry);
+  }
+
+  /** {@code counts} keyed by the enum constants' names in lower case, the form of Rotor's label values. */
+  public static <E extends Enum<E>> Map<String, Long> byLowerCaseName(Map<E, Long> counts) {
+    Map<String, Long> out = new TreeMap<>();
+    counts.forEach((k, v) -> out.put(k.name().toLowerCase(Locale.ROOT), v));
+    return out;
+  }
+
   /** Writes every metric in Prometheus text format (version 0.0.4). */
   public void writeText(OutputStream out) throws IOException {
     writer.write(out, registry.scrape());

@@ -8,8 +8,11 @@ import dev.rotor.policy.PolicyException;
 import dev.rotor.policy.PolicyParser;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -38,10 +41,16 @@ import org.slf4j.LoggerFactory;
  * comments or whitespace is not). The digest matters: an in-place write of the same size within
  * the file system's timestamp granularity changes neither size nor mtime.
  *
+ * <p><b>Nothing stops the polling.</b> A periodic task that throws is cancelled by its scheduler
+ * without a word; a 6 KB policy nested 3,000 levels deep once did that with a StackOverflowError,
+ * and every later edit was ignored while {@code /readyz} stayed 200 (issue 13, finding 9). So any
+ * {@link Throwable} in a poll is a rejected version (logged and counted, the last good policy stays),
+ * and {@link #problem()} reports a watcher that stopped or stalls, for {@code /readyz}.
+ *
  * <p><b>Threads.</b> {@link #start()} runs on the caller's thread and schedules the poll;
  * afterwards the fingerprint fields are touched only by the poll task, which the scheduler never
- * runs concurrently with itself. {@link #current()} and {@link #rejectedCount()} may be read from
- * any thread. Listener calls come from the scheduler's thread, one at a time.
+ * runs concurrently with itself. {@link #current()}, {@link #rejectedCount()} and {@link #problem()}
+ * may be read from any thread. Listener calls come from the scheduler's thread, one at a time.
  */
 public final class PolicyWatcher implements AutoCloseable {
 
@@ -49,6 +58,19 @@ public final class PolicyWatcher implements AutoCloseable {
   public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
 
   private static final Logger log = LoggerFactory.getLogger(PolicyWatcher.class);
+
+  /**
+   * A poll that has not completed for this many poll intervals (and at least {@link #MIN_STALL})
+   * makes the watcher a {@link #problem()}: it stopped, or hangs reading the file.
+   */
+  static final int STALL_INTERVALS = 10;
+  static final Duration MIN_STALL = Duration.ofSeconds(30);
+
+  /** Turns the file's text into a policy; {@link PolicyParser#parse} outside tests. */
+  @FunctionalInterface
+  interface Parser {
+    Policy parse(String fileName, String text) throws PolicyException;
+  }
 
   /** Receives policy changes; called from the scheduler's thread. */
   public interface Listener {
@@ -63,22 +85,38 @@ public final class PolicyWatcher implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final Duration pollInterval;
   private final Listener listener;
+  private final Clock clock;
+  private final Parser parser;
 
   private final AtomicReference<Policy> current = new AtomicReference<>();
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicReference<ScheduledFuture<?>> task = new AtomicReference<>();
   private volatile boolean closed;
+  /** When the last poll finished, however it ended (start() counts as one). */
+  private volatile Instant lastPollEnded;
 
   // Owned by the poll task (and by start() before the task is scheduled).
   private PolicyFile.Fingerprint lastSeen;
   /** Why the last poll could not read the file, so a file that stays missing is reported once. */
   private String lastReadFailure;
 
-  public PolicyWatcher(Path file, ScheduledExecutorService scheduler, Duration pollInterval, Listener listener) {
+  /**
+   * @param clock tells a stalled watcher from a working one ({@link #problem()}); the scheduler's
+   *     own clock in tests
+   */
+  public PolicyWatcher(Path file, ScheduledExecutorService scheduler, Duration pollInterval, Listener listener,
+      Clock clock) {
+    this(file, scheduler, pollInterval, listener, clock, PolicyParser::parse);
+  }
+
+  PolicyWatcher(Path file, ScheduledExecutorService scheduler, Duration pollInterval, Listener listener, Clock clock,
+      Parser parser) {
     this.file = requireNonNull(file, "file");
     this.scheduler = requireNonNull(scheduler, "scheduler");
     this.pollInterval = requireNonNull(pollInterval, "pollInterval");
     this.listener = requireNonNull(listener, "listener");
+    this.clock = requireNonNull(clock, "clock");
+    this.parser = requireNonNull(parser, "parser");
     if (pollInterval.isNegative() || pollInterval.isZero()) {
       throw new IllegalArgumentException("pollInterval: " + pollInterval + " (expected: > 0)");
     }
@@ -97,9 +135,10 @@ public final class PolicyWatcher implements AutoCloseable {
       throw new IllegalStateException("start() called twice or after close()");
     }
     PolicyFile read = PolicyFile.read(file);
-    Policy first = PolicyParser.parse(file.toString(), read.text());
+    Policy first = parser.parse(file.toString(), read.text());
     lastSeen = read.fingerprint();
     current.set(first);
+    lastPollEnded = clock.instant();
     log.atInfo().addKeyValue("file", file).addKeyValue("version", first.contentVersion())
         .log("policy loaded");
     long nanos = pollInterval.toNanos();
@@ -121,6 +160,34 @@ public final class PolicyWatcher implements AutoCloseable {
     return rejected.get();
   }
 
+  /**
+   * Why this watcher no longer keeps the policy in step with the file, for {@code /readyz}: its
+   * poll task ended (it should run until {@link #close()}), or no poll has completed for {@value
+   * #STALL_INTERVALS} intervals (at least {@link #MIN_STALL}). Empty while it works, before {@link
+   * #start()} and after {@link #close()}.
+   */
+  public Optional<String> problem() {
+    ScheduledFuture<?> t = task.get();
+    Instant last = lastPollEnded;
+    if (closed || t == null || last == null) {
+      return Optional.empty();
+    }
+    if (t.isDone()) {
+      return Optional.of("--policy " + file + ": the policy watcher stopped; edits to the file are no longer"
+          + " applied (see the log; restart Rotor)");
+    }
+    Duration stall = pollInterval.multipliedBy(STALL_INTERVALS);
+    if (stall.compareTo(MIN_STALL) < 0) {
+      stall = MIN_STALL;
+    }
+    Duration since = Duration.between(last, clock.instant());
+    if (since.compareTo(stall) > 0) {
+      return Optional.of("--policy " + file + ": no poll of the file completed for " + since.toSeconds()
+          + "s (expected one every " + pollInterval.toMillis() + "ms); edits are not being applied");
+    }
+    return Optional.empty();
+  }
+
   /** Stops polling. The policy in force stays readable. */
   @Override
   public void close() {
@@ -131,12 +198,24 @@ public final class PolicyWatcher implements AutoCloseable {
     }
   }
 
-  /** A periodic task that throws is never run again, so nothing may escape a poll. */
+  /**
+   * A periodic task that throws is never run again, so nothing may escape a poll, an Error
+   * included: whatever a version of the file makes the parser throw, it is that version's rejection,
+   * not the end of policy reloads.
+   */
   private void pollSafely() {
     try {
       poll();
-    } catch (RuntimeException e) {
-      log.atError().addKeyValue("file", file).setCause(e).log("policy poll failed; will retry");
+    } catch (Throwable e) {
+      try {
+        log.atError().addKeyValue("file", file).setCause(e).log("policy poll failed; will retry");
+        reject(List.of(new PolicyError(file.toString(), "", "cannot be read or parsed: " + e.getClass().getName()
+            + " (see the log)")));
+      } catch (Throwable ignored) {
+        // even logging failed (out of memory?): the next poll tries again
+      }
+    } finally {
+      lastPollEnded = clock.instant();
     }
   }
 
@@ -168,7 +247,7 @@ public final class PolicyWatcher implements AutoCloseable {
     }
     Policy next;
     try {
-      next = PolicyParser.parse(file.toString(), read.text());
+      next = parser.parse(file.toString(), read.text());
     } catch (PolicyException e) {
       reject(e.errors());
       return;
@@ -184,7 +263,7 @@ public final class PolicyWatcher implements AutoCloseable {
         .addKeyValue("previous_version", previous.contentVersion()).log("policy updated");
     try {
       listener.onPolicy(next);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       log.atError().addKeyValue("file", file).addKeyValue("version", next.contentVersion()).setCause(e)
           .log("policy listener failed; the new policy is in force regardless");
     }
@@ -199,7 +278,7 @@ public final class PolicyWatcher implements AutoCloseable {
         .log("policy rejected, the previous version stays in force:\n  {}", String.join("\n  ", lines));
     try {
       listener.onRejected(errors);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       log.atError().addKeyValue("file", file).setCause(e).log("policy listener failed on a rejection");
     }
   }

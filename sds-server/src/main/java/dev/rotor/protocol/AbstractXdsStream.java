@@ -2,6 +2,7 @@ package dev.rotor.protocol;
 
 import static java.util.Objects.requireNonNull;
 
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -25,6 +26,7 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
   protected final StreamInfo info;
   protected final StreamOptions options;
   protected final XdsEventListener events;
+  protected final StreamGuard guard;
   private final ServerCallStreamObserver<RespT> out;
   private final ResourceStore store;
   private final Executor serial;
@@ -37,7 +39,8 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
   private Runnable closeHook = () -> {};
 
   AbstractXdsStream(StreamInfo info, StreamOptions options, ServerCallStreamObserver<RespT> out,
-      ResourceStore store, Executor serial, XdsEventListener events) {
+      ResourceStore store, Executor serial, XdsEventListener events, StreamGuard guard) {
+    this.guard = requireNonNull(guard, "guard");
     this.info = requireNonNull(info, "info");
     this.options = requireNonNull(options, "options");
     this.out = requireNonNull(out, "out");
@@ -239,18 +242,23 @@ abstract class AbstractXdsStream<ReqT, RespT> implements StreamObserver<ReqT>, R
   }
 
   /**
-   * First request's node is kept for the whole stream (set_node_on_first_message_only, rule 2), and
-   * checked once against what the caller may claim to be (a TCP caller naming another workload's
-   * node id is refused).
+   * First request's node is kept for the whole stream (set_node_on_first_message_only, rule 2), only
+   * the fields Rotor reads ({@link NodeFields}); every request's node is checked against the limits,
+   * and the first once against what the caller may claim to be (a TCP caller naming another
+   * workload's node id is refused).
    */
-  final void rememberNode(boolean hasNode, io.envoyproxy.envoy.config.core.v3.Node node) {
-    if (hasNode && info.node().equals(io.envoyproxy.envoy.config.core.v3.Node.getDefaultInstance())) {
-      info.setNode(node);
+  final void rememberNode(boolean hasNode, Node node) {
+    if (!hasNode) {
+      return;
+    }
+    guard.checkNode(node);
+    if (info.node().equals(Node.getDefaultInstance())) {
+      info.setNode(NodeFields.kept(node));
       refuseNodeIfNotEntitled(node);
     }
   }
 
-  private void refuseNodeIfNotEntitled(io.envoyproxy.envoy.config.core.v3.Node node) {
+  private void refuseNodeIfNotEntitled(Node node) {
     java.util.Optional<Status> refusal = store.current().nodeRefusal(node, info.caller());
     if (refusal.isPresent()) {
       events.callerRefused(info.caller(), Caller.REFUSED_NODE_ID, node.getId());

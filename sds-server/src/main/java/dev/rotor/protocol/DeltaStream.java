@@ -49,8 +49,8 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
   private final Nonces nonces;
 
   DeltaStream(StreamInfo info, StreamOptions options, ServerCallStreamObserver<DeltaDiscoveryResponse> out,
-      ResourceStore store, Executor serial, XdsEventListener events) {
-    super(info, options, out, store, serial, events);
+      ResourceStore store, Executor serial, XdsEventListener events, StreamGuard guard) {
+    super(info, options, out, store, serial, events, guard);
     this.nonces = new Nonces(info.id());
   }
 
@@ -114,6 +114,9 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
         st.reportedUnknown.remove(name);
       }
     }
+    // Each request is capped at maxResourceNames; a delta subscription adds up over requests, so its
+    // total is capped too, or many small requests would grow it without end.
+    guard.checkSubscribed(st.names.size(), options.maxResourceNames());
     if (first || st.wildcard != wildcardBefore || !st.names.equals(namesBefore)) {
       events.subscriptionChanged(info, typeUrl, Set.copyOf(st.names), st.wildcard);
     }

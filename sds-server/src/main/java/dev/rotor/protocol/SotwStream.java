@@ -55,8 +55,8 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
   private final Nonces nonces;
 
   SotwStream(StreamInfo info, StreamOptions options, ServerCallStreamObserver<DiscoveryResponse> out,
-      ResourceStore store, Executor serial, XdsEventListener events) {
-    super(info, options, out, store, serial, events);
+      ResourceStore store, Executor serial, XdsEventListener events, StreamGuard guard) {
+    super(info, options, out, store, serial, events, guard);
     this.nonces = new Nonces(info.id());
   }
 

@@ -2,12 +2,14 @@ package dev.rotor.protocol;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.text.EchoedText;
 import io.envoyproxy.envoy.config.core.v3.Node;
 
 /**
  * Who is on the other end of one stream, for logs, metrics, status and what the stream may receive.
  * Mutable only in {@code node}, which is set from the first request and read by listeners on the
- * stream's own executor.
+ * stream's own executor; it holds only the fields Rotor reads ({@link NodeFields}), never the
+ * client's whole node.
  */
 public final class StreamInfo {
 
@@ -67,6 +69,7 @@ public final class StreamInfo {
 
   @Override
   public String toString() {
-    return "stream " + id + " (" + kind + ", node=" + node.getId() + ", peer=" + caller.describe() + ")";
+    return "stream " + id + " (" + kind + ", node=" + EchoedText.clip(node.getId(), 200) + ", peer="
+        + caller.describe() + ")";
   }
 }

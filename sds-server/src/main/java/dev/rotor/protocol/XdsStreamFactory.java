@@ -3,6 +3,7 @@ package dev.rotor.protocol;
 import static java.util.Objects.requireNonNull;
 
 import com.google.common.util.concurrent.MoreExecutors;
+import dev.rotor.logging.RateLimitedLog;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
@@ -11,10 +12,14 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Opens xDS streams for the gRPC services (SDS, ADS, LDS, CDS): each stream gets an id, a
  * serialized executor over the shared pool, and is wired to the store and the event listeners.
- * It also knows which streams are open, so shutdown can end them instead of waiting for them.
+ * It also knows which streams are open, so shutdown can end them instead of waiting for them, and
+ * applies the {@link StreamLimits} when a stream opens and when a request arrives.
  */
 public final class XdsStreamFactory {
 
@@ -31,15 +37,25 @@ public final class XdsStreamFactory {
   private final ResourceStore store;
   private final Executor pool;
   private final XdsEventListener events;
+  private final StreamGuard guard;
   private final AtomicLong ids = new AtomicLong();
   private final Set<AbstractXdsStream<?, ?>> open = ConcurrentHashMap.newKeySet();
+  /** Streams counted against {@link StreamLimits#maxStreams()}: reserved before one opens, freed when it closes. */
+  private final AtomicInteger reserved = new AtomicInteger();
+  private final RateLimitedLog refusalLog = RateLimitedLog.perSecond();
   /** Set once by {@link #shutdown}; new streams are refused with it from then on. */
   private volatile Status shutdownStatus;
 
+  /** With the default {@link StreamLimits}. */
   public XdsStreamFactory(ResourceStore store, Executor pool, XdsEventListener events) {
+    this(store, pool, events, StreamLimits.DEFAULTS);
+  }
+
+  public XdsStreamFactory(ResourceStore store, Executor pool, XdsEventListener events, StreamLimits limits) {
     this.store = requireNonNull(store, "store");
     this.pool = requireNonNull(pool, "pool");
     this.events = requireNonNull(events, "events");
+    this.guard = new StreamGuard(limits);
   }
 
   public ResourceStore store() {
@@ -48,24 +64,24 @@ public final class XdsStreamFactory {
 
   public StreamObserver<DiscoveryRequest> openSotw(StreamInfo.Kind kind, StreamOptions options,
       StreamObserver<DiscoveryResponse> responses, Caller caller) {
-    if (refuseWhenShutDown(responses)) {
+    if (refuseWhenShutDown(responses) || refuseOverLimit(responses, caller.describe())) {
       return ignoring();
     }
     StreamInfo info = new StreamInfo(ids.incrementAndGet(), kind, caller);
     SotwStream s = new SotwStream(info, options, (ServerCallStreamObserver<DiscoveryResponse>) responses, store,
-        MoreExecutors.newSequentialExecutor(pool), events);
+        MoreExecutors.newSequentialExecutor(pool), events, guard);
     track(s);
     return s;
   }
 
   public StreamObserver<DeltaDiscoveryRequest> openDelta(StreamInfo.Kind kind, StreamOptions options,
       StreamObserver<DeltaDiscoveryResponse> responses, Caller caller) {
-    if (refuseWhenShutDown(responses)) {
+    if (refuseWhenShutDown(responses) || refuseOverLimit(responses, caller.describe())) {
       return ignoring();
     }
     StreamInfo info = new StreamInfo(ids.incrementAndGet(), kind, caller);
     DeltaStream s = new DeltaStream(info, options, (ServerCallStreamObserver<DeltaDiscoveryResponse>) responses,
-        store, MoreExecutors.newSequentialExecutor(pool), events);
+        store, MoreExecutors.newSequentialExecutor(pool), events, guard);
     track(s);
     return s;
   }
@@ -110,6 +126,21 @@ public final class XdsStreamFactory {
     return open.size();
   }
 
+  /** Stream-refusal log lines not written because of their rate limit, since start. */
+  public long suppressedLogLines() {
+    return refusalLog.suppressed();
+  }
+
+  /**
+   * Streams and requests refused by the {@link StreamLimits} since start, by reason in lower case
+   * ({@code stream_limit}, {@code node_too_large}, {@code subscription_limit}), for metrics.
+   */
+  public Map<String, Long> refusals() {
+    Map<String, Long> m = new TreeMap<>();
+    guard.refusals().forEach((r, n) -> m.put(r.name().toLowerCase(Locale.ROOT), n));
+    return m;
+  }
+
   /**
    * Ends every open stream with {@code status} and refuses new ones with it. Used at shutdown with
    * UNAVAILABLE: a gRPC server's own shutdown waits for calls to finish, and an xDS stream never
@@ -126,12 +157,37 @@ public final class XdsStreamFactory {
 
   private void track(AbstractXdsStream<?, ?> s) {
     open.add(s);
-    s.onClose(() -> open.remove(s));
+    s.onClose(() -> {
+      open.remove(s);
+      reserved.decrementAndGet();
+    });
     s.start();
     Status st = shutdownStatus;
     if (st != null) {
       s.terminate(st); // shutdown() ran while this stream was being opened and may have missed it
     }
+  }
+
+  /**
+   * Reserves a place for a new stream, or refuses it with RESOURCE_EXHAUSTED: at the stream's
+   * open, so a push to thousands of streams never checks anything.
+   */
+  private boolean refuseOverLimit(StreamObserver<?> responses, String peer) {
+    int max = guard.limits().maxStreams();
+    if (reserved.incrementAndGet() <= max) {
+      return false;
+    }
+    reserved.decrementAndGet();
+    guard.count(StreamGuard.Refusal.STREAM_LIMIT);
+    long skipped = refusalLog.acquire();
+    if (skipped >= 0) {
+      log.atWarn().addKeyValue("peer", peer).addKeyValue("limit", max).addKeyValue("suppressed_since_last", skipped)
+          .log("refused an xDS stream: {} streams are open, the limit (--max-streams)", max);
+    }
+    responses.onError(Status.RESOURCE_EXHAUSTED
+        .withDescription("too many xDS streams open on this Rotor (limit " + max + ", --max-streams)")
+        .asRuntimeException());
+    return true;
   }
 
   private boolean refuseWhenShutDown(StreamObserver<?> responses) {

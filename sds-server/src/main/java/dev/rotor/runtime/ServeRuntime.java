@@ -54,6 +54,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -104,6 +105,8 @@ public final class ServeRuntime implements AutoCloseable {
   // Guarded by "this": the inputs of the served state, combined by republish().
   private SecretCatalog catalog = SecretCatalog.EMPTY;
   private Optional<PolicyResources> policyResources = Optional.empty();
+  /** Policy version and SVID lifetime last warned about (guarded by this). */
+  private String connectionWarningKey = "";
   private long identityChangedAt = System.nanoTime();
   private Optional<SpiffeId> lastOwnId = Optional.empty();
   private IdentitySource source;
@@ -122,7 +125,7 @@ public final class ServeRuntime implements AutoCloseable {
     this.store = new ResourceStore(new ServingState(0, System.nanoTime(),
         SecretState.initial(config.spiffeValidationDisabled()), Optional.empty(), Optional.empty()));
     this.gate = new IdentityGate(config.gatePolicy(), Clock.systemUTC(), scheduler, this::serve);
-    this.readiness = new Readiness(gate::status, config.admin().readyExpiryMargin(), clock, this::policyProblem,
+    this.readiness = new Readiness(gate::status, config.admin().readyExpiryMargin(), clock, this::servingProblems,
         () -> stopping);
     // Metrics and the convergence tracker read the registry's streams; the registry tells the
     // tracker about ACKs, and the tracker tells the metrics how rotations end.
@@ -157,7 +160,10 @@ public final class ServeRuntime implements AutoCloseable {
       startPolicyWatcher(config.policyFile().get());
     }
     XdsEventListener events = XdsEventListener.all(List.of(new PushLog(), streamRegistry, metrics));
-    streams = new XdsStreamFactory(store, xdsPool, events);
+    streams = new XdsStreamFactory(store, xdsPool, events, config.streamLimits());
+    XdsStreamFactory f = streams;
+    metrics.registerCounter("rotor_xds_stream_refusals_total", "xDS streams refused at open (stream_limit) or ended"
+        + " for a request over a limit (node_too_large, subscription_limit)", "reason", f::refusals);
     List<ServerServiceDefinition> services = List.of(
         new SecretDiscoveryService(streams, Callers::current).bindService(),
         new AggregatedDiscoveryService(streams, Callers::current).bindService(),
@@ -166,6 +172,13 @@ public final class ServeRuntime implements AutoCloseable {
         csds.bindService());
     try {
       uds = UdsServer.start(config.uds(), services);
+      UdsServer u = uds;
+      metrics.registerCounter("rotor_uds_connection_refusals_total", "Unix-socket connections closed at the handshake,"
+          + " by reason: uid_not_allowed, no_peer_credentials, connection_limit, uid_connection_limit", "reason",
+          u::refusals);
+      metrics.registerCounter("rotor_log_lines_suppressed_total", "Log lines not written because an outsider can"
+          + " cause them at will and their rate limit was reached, by line", "line",
+          () -> Map.of("uds_refusal", u.suppressedLogLines(), "xds_stream_refusal", streams.suppressedLogLines()));
       if (config.tcp().isPresent()) {
         tcp = TcpMtlsServer.start(config.tcp().get(), () -> Optional.ofNullable(served.get()), services,
             peer -> metrics.tcpRefused(Caller.REFUSED_CREDENTIALS_LAPSED));
@@ -208,8 +221,12 @@ public final class ServeRuntime implements AutoCloseable {
     source.start(metrics.countingUpdates(gate));
     if (config.admin().address().isPresent()) {
       try {
-        admin = AdminServer.start(config.admin().address().get(), readiness, metrics, new StatusReport(
+        admin = AdminServer.start(config.admin().address().get(), config.admin().http(), readiness, metrics, new StatusReport(
             RotorMain.version(), clock, gate::status, streamRegistry::streams, this::policyInfo, readiness::check));
+        AdminServer a = admin;
+        metrics.registerCounter("rotor_admin_refusals_total", "Admin HTTP connections closed by a limit, by reason:"
+            + " request_timeout, response_timeout, connection_limit, request_too_large, bad_request",
+            "reason", () -> RotorMetrics.byLowerCaseName(a.refusals()));
       } catch (IOException e) {
         throw UsageException.of("--admin-address", "cannot listen on " + config.admin().address().get() + " ("
             + e.getMessage() + "); choose another address or port, or off");
@@ -278,6 +295,34 @@ public final class ServeRuntime implements AutoCloseable {
         new SecretState(gen, changedAtNanos, catalog, config.spiffeValidationDisabled()), policyResources, lastOwnId);
     convergence.beforePublish(next); // before: no stream can have seen it yet
     store.publish(next);
+    warnIfConnectionsOutliveCertificates();
+  }
+
+  /**
+   * Warns (once per policy version and SVID lifetime) when the policy lets a connection live
+   * longer than half the lifetime of the SVIDs served: then a TLS connection can outlive the
+   * certificate it was made with (docs/policy.md, "Connection lifetime").
+   */
+  private void warnIfConnectionsOutliveCertificates() {
+    IdentitySnapshot identities = served.get();
+    if (policyResources.isEmpty() || identities == null || identities.svids().isEmpty()) {
+      return;
+    }
+    Policy policy = policyResources.get().policy();
+    java.time.Duration shortest = identities.svids().stream()
+        .map(s -> java.time.Duration.between(s.notBefore(), s.notAfter()))
+        .min(java.time.Duration::compareTo).orElseThrow();
+    String key = policy.contentVersion() + "/" + shortest.toSeconds();
+    if (policy.maxConnectionDuration().compareTo(shortest.dividedBy(2)) > 0 && !key.equals(connectionWarningKey)) {
+      connectionWarningKey = key;
+      log.atWarn()
+          .addKeyValue("policy_version", policy.contentVersion())
+          .addKeyValue("max_connection_duration", policy.maxConnectionDuration().toString())
+          .addKeyValue("svid_lifetime", shortest.toString())
+          .log("the policy's maxConnectionDuration is longer than half the SVID lifetime: a TLS connection can"
+              + " outlive the certificate it was made with; set maxConnectionDuration to at most "
+              + shortest.dividedBy(2).toSeconds() + "s");
+    }
   }
 
   private void startPolicyWatcher(java.nio.file.Path file) {
@@ -291,7 +336,7 @@ public final class ServeRuntime implements AutoCloseable {
       public void onRejected(List<PolicyError> errors) {
         policyRejections.incrementAndGet();
       }
-    });
+    }, clock);
     Policy first;
     try {
       first = policyWatcher.start();
@@ -345,7 +390,21 @@ public final class ServeRuntime implements AutoCloseable {
     if (config.policyFile().isPresent() && servedPolicyVersion.isEmpty()) {
       return Optional.of("--policy " + config.policyFile().get() + ": no valid policy in force");
     }
-    return Optional.empty();
+    // A watcher that stopped serves a policy that no longer follows the file (finding 9).
+    PolicyWatcher w = policyWatcher;
+    return w == null ? Optional.empty() : w.problem();
+  }
+
+  /** Besides the identity, what keeps this Rotor from serving (for /readyz). */
+  private List<String> servingProblems() {
+    List<String> problems = new ArrayList<>(2);
+    policyProblem().ifPresent(problems::add);
+    // Another Rotor that replaced our socket file serves the Envoys now; this one must not look ready.
+    UdsServer u = uds;
+    if (u != null) {
+      u.socketProblem().ifPresent(problems::add);
+    }
+    return problems;
   }
 
   private Optional<StatusReport.PolicyInfo> policyInfo() {
@@ -380,7 +439,7 @@ public final class ServeRuntime implements AutoCloseable {
     this.fileWriterCounters = requireNonNull(counters, "counters");
   }
 
-  /** Blocks until {@link #requestShutdown()} (SIGTERM or SIGINT). */
+  /** Blocks until {@link #requestShutdown()} (SIGTERM, SIGINT or SIGHUP). */
   public void awaitShutdown() throws InterruptedException {
     stop.await();
   }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.rotor.protocol.TypeView;
 import dev.rotor.protocol.XdsState;
+import dev.rotor.text.EchoedText;
 import dev.rotor.xds.Resource;
 import dev.rotor.xds.TypeUrls;
 import java.util.HashMap;
@@ -166,7 +167,8 @@ public final class RotationConvergence implements StreamRegistry.Observer {
       return;
     }
     log.atWarn().addKeyValue("rotation", pending.number).addKeyValue("stream", stream.id())
-        .addKeyValue("node", stream.nodeId()).addKeyValue("secrets", names).addKeyValue("error", error)
+        .addKeyValue("node", EchoedText.clip(stream.nodeId(), 200)).addKeyValue("secrets", names)
+        .addKeyValue("error", error)
         .log("rotation will not converge: a stream NACKed the new identity");
     end(pending, "nacked");
   }

@@ -154,15 +154,24 @@ final class SocketFile {
    */
   static boolean deleteIfUnchanged(Path target, Object fileKey) {
     try {
-      Object current = Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
-      if (fileKey != null && fileKey.equals(current)) {
+      if (isUnchanged(target, fileKey)) {
         Files.delete(target);
         return true;
       }
     } catch (IOException e) {
-      // Already gone or not ours to inspect: nothing to clean up.
+      // Already gone or not ours to delete: nothing to clean up.
     }
     return false;
+  }
+
+  /** Whether {@code target} is still the file with {@code fileKey} (device and inode). Never throws. */
+  static boolean isUnchanged(Path target, Object fileKey) {
+    try {
+      return fileKey != null
+          && fileKey.equals(Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey());
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** Removes the staging directory and anything left in it (a socket whose publish failed). */

@@ -19,12 +19,48 @@ import java.util.TreeSet;
  *     {@code rw-rw----} (0660, the default) admits the owner and the group
  * @param allowedUids the UIDs whose calls are served (checked with SO_PEERCRED on every
  *     connection); never empty: there is no "anyone who can open the socket" mode
+ * @param limits how many connections, and calls on each, the socket admits
  */
-public record UdsServerOptions(Path socketPath, Set<PosixFilePermission> socketMode, Set<Integer> allowedUids) {
+public record UdsServerOptions(Path socketPath, Set<PosixFilePermission> socketMode, Set<Integer> allowedUids,
+    Limits limits) {
+
+  /**
+   * What the socket admits; a connection past a limit is closed at once (issue 13, finding 5).
+   *
+   * @param maxConnections connections open at once, all UIDs together ({@code --max-connections})
+   * @param maxConnectionsPerUid connections open at once from one allowed UID ({@code
+   *     --max-connections-per-uid})
+   * @param maxCallsPerConnection concurrent calls (xDS streams) on one connection, announced as
+   *     HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS ({@code --max-streams-per-connection})
+   */
+  public record Limits(int maxConnections, int maxConnectionsPerUid, int maxCallsPerConnection) {
+
+    /**
+     * A pod's Envoy needs a connection or two; the defaults leave room for many Envoys on one
+     * socket and for reconnect storms, while 512 idle connections cost a few MB of heap.
+     */
+    public static final Limits DEFAULTS = new Limits(512, 256, 100);
+
+    public Limits {
+      if (maxConnections < 1 || maxConnectionsPerUid < 1 || maxCallsPerConnection < 1) {
+        throw new IllegalArgumentException("limits: " + maxConnections + ", " + maxConnectionsPerUid + ", "
+            + maxCallsPerConnection + " (expected: each > 0)");
+      }
+      if (maxConnectionsPerUid > maxConnections) {
+        throw new IllegalArgumentException("maxConnectionsPerUid: " + maxConnectionsPerUid
+            + " (expected: at most maxConnections, " + maxConnections + ")");
+      }
+    }
+  }
 
   /** 0660: owner and group may connect. */
   public static final Set<PosixFilePermission> DEFAULT_SOCKET_MODE =
       Collections.unmodifiableSet(EnumSet.copyOf(PosixFilePermissions.fromString("rw-rw----")));
+
+  /** With the default limits. */
+  public UdsServerOptions(Path socketPath, Set<PosixFilePermission> socketMode, Set<Integer> allowedUids) {
+    this(socketPath, socketMode, allowedUids, Limits.DEFAULTS);
+  }
 
   public UdsServerOptions {
     requireNonNull(socketPath, "socketPath");
@@ -45,6 +81,7 @@ public record UdsServerOptions(Path socketPath, Set<PosixFilePermission> socketM
       }
     }
     allowedUids = Collections.unmodifiableSet(new TreeSet<>(allowedUids));
+    requireNonNull(limits, "limits");
   }
 
   /** Options with the default socket mode (0660). */

@@ -30,7 +30,7 @@ class ReadinessTest {
   @Test
   void validIdentity_outsideTheMargin_policyLoaded_isReady() {
     Readiness r = new Readiness(() -> serving(snapshot(Duration.ofHours(1))), Duration.ofSeconds(30),
-        Clock.systemUTC(), Optional::empty, () -> false);
+        Clock.systemUTC(), List::of, () -> false);
     assertThat(r.check().ready()).isTrue();
   }
 
@@ -39,14 +39,16 @@ class ReadinessTest {
     Readiness none = new Readiness(
         () -> new GateStatus(false, Optional.of("no identity snapshot accepted yet"), Map.of(), 0, Optional.empty(),
             Optional.empty()),
-        Duration.ofSeconds(30), Clock.systemUTC(), () -> Optional.of("--policy p.yaml: no valid policy in force"),
+        Duration.ofSeconds(30), Clock.systemUTC(), () -> List.of("--policy p.yaml: no valid policy in force",
+            "--sds-socket /run/rotor/sds.sock: the socket file was removed or replaced"),
         () -> true);
     assertThat(none.check().ready()).isFalse();
     assertThat(none.check().reasons()).containsExactly("shutting down", "no identity received yet",
-        "--policy p.yaml: no valid policy in force");
+        "--policy p.yaml: no valid policy in force", "--sds-socket /run/rotor/sds.sock: the socket file was removed"
+            + " or replaced");
 
     Readiness expiring = new Readiness(() -> serving(snapshot(Duration.ofSeconds(20))), Duration.ofSeconds(30),
-        Clock.systemUTC(), Optional::empty, () -> false);
+        Clock.systemUTC(), List::of, () -> false);
     assertThat(expiring.check().reasons()).singleElement().asString()
         .contains("spiffe://example.org/w", "within --ready-expiry-margin 30s");
   }

@@ -43,6 +43,19 @@ class PolicyCommandsTest {
     assertThat(r.err().lines().filter(l -> l.startsWith(bad.toString())).count()).isGreaterThanOrEqualTo(3);
   }
 
+  /** Issue 13, finding 9: this printed a StackOverflowError's stack trace. */
+  @Test
+  void check_deeplyNestedPolicy_printsOneError_notAStackTrace_exit1() throws Exception {
+    Path deep = dir.resolve("deep.yaml");
+    Files.writeString(deep, "version: 1\nworkloads: " + "[".repeat(3_000) + "]".repeat(3_000) + "\n");
+
+    Result r = run("policy", "check", deep.toString());
+
+    assertThat(r.status()).as(r.err()).isEqualTo(1);
+    assertThat(r.err()).isEqualTo(deep + ":2: nested more than 64 levels deep (expected at most 64 levels of lists and"
+        + " mappings; a policy needs fewer than 10)\n" + deep + ": 1 error\n");
+  }
+
   @Test
   void check_missingFile_isBadInput_exit2() {
     Result r = run("policy", "check", dir.resolve("nope.yaml").toString());
@@ -63,6 +76,21 @@ class PolicyCommandsTest {
         "--from", "spiffe://example.org/ns/demo/sa/rogue", "--to", "backend", "--method", "GET", "--path", "/api/orders");
     assertThat(r.status()).isEqualTo(1);
     assertThat(r.out()).startsWith("DENY:");
+  }
+
+  /**
+   * Issue 13, low: java-spiffe lower-cases the trust domain, so this said ALLOW where the generated
+   * exact matcher (a string compare in Envoy) denies. Refused, as `policy check` refuses it in a rule.
+   */
+  @Test
+  void explain_nonCanonicalCaller_isRefusedAsPolicyCheckRefusesIt_exit2() {
+    Result r = run("policy", "explain", "--policy", DEMO.toString(), "--from",
+        "spiffe://EXAMPLE.org/ns/demo/sa/frontend", "--to", "backend");
+
+    assertThat(r.status()).as(r.out() + r.err()).isEqualTo(2);
+    assertThat(r.out()).doesNotContain("ALLOW");
+    assertThat(r.err()).isEqualTo("rotor explain: --from: \"spiffe://EXAMPLE.org/ns/demo/sa/frontend\" is not in"
+        + " canonical form (expected spiffe://example.org/ns/demo/sa/frontend)\n");
   }
 
   @Test

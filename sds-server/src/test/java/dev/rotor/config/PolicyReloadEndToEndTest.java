@@ -173,6 +173,27 @@ class PolicyReloadEndToEndTest {
         DB.envoyName());
   }
 
+  /**
+   * Issue 13, finding 9, as it happened in rotor serve: a policy nested 3,000 levels deep (6 KB)
+   * threw StackOverflowError on the scheduler thread, the watcher task was cancelled without a log
+   * line or a count, /readyz stayed ready and every later edit was ignored.
+   */
+  @Test
+  void deeplyNestedPolicyIsRejectedAndCounted_andTheNextValidEditStillArrives() throws IOException {
+    Connected backend = connect("backend");
+
+    writeAtomically("version: 1\nworkloads: " + "[".repeat(3_000) + "]".repeat(3_000) + "\n");
+
+    await().atMost(PUSH_WAIT).untilAsserted(() -> assertThat(runtime.policyRejections()).isEqualTo(1));
+    backend.peer().assertNoResponse(NO_PUSH);
+    assertThat(runtime.readiness().check().reasons()).as("readiness after a rejected version").isEmpty();
+
+    writeAtomically(TestPolicy.demo().withBackendOutbound(CACHE).yaml());
+    assertThat(names(backend.peer().awaitResponse(PUSH_WAIT))).containsExactly(INBOUND, CACHE.envoyName(),
+        DB.envoyName());
+    assertThat(runtime.policyRejections()).isEqualTo(1);
+  }
+
   /** One Envoy: its own connection, an ADS stream subscribed to all listeners, and the first response. */
   private record Connected(XdsTestPeer<DiscoveryRequest, DiscoveryResponse> peer, DiscoveryResponse first) {}
 

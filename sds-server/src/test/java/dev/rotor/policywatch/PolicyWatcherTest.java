@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.rotor.policy.Policy;
 import dev.rotor.policy.PolicyError;
 import dev.rotor.policy.PolicyException;
+import dev.rotor.policy.PolicyParser;
 import dev.rotor.testing.FakeScheduler;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,10 +17,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The watcher against real files in a temp directory, driven by a fake scheduler: every way a
@@ -196,10 +202,12 @@ class PolicyWatcherTest {
     assertThat(listener.rejections.get(0).get(0).message()).contains("is not valid UTF-8");
   }
 
-  @Test
-  void aListenerThatThrows_doesNotStopPolling() throws Exception {
+  /** An exception, or an Error (which used to escape the poll and cancel it), from the listener. */
+  @ParameterizedTest
+  @ValueSource(classes = {IllegalStateException.class, StackOverflowError.class})
+  void aListenerThatThrows_doesNotStopPolling(Class<? extends Throwable> thrown) throws Exception {
     Files.writeString(file, policy(9090));
-    listener.throwOnPolicy = true;
+    listener.toThrow = thrown.getConstructor(String.class).newInstance("listener failure (expected by the test)");
     PolicyWatcher w = started(file);
 
     Files.writeString(file, policy(9091));
@@ -209,6 +217,108 @@ class PolicyWatcherTest {
 
     assertThat(listener.policies).hasSize(2);
     assertThat(appPort(w.current())).isEqualTo(9092);
+    assertThat(w.problem()).isEmpty();
+  }
+
+  /**
+   * Issue 13, finding 9: 3,000 nested lists made the parser throw StackOverflowError, which escaped
+   * the poll; the scheduler cancelled the task and every later edit was ignored. The poll runs here
+   * on a thread with a small stack, as rotor serve's scheduler thread is small next to the test's.
+   */
+  @Test
+  void deeplyNestedVersion_isRejectedAndCounted_andLaterEditsStillApply() throws Exception {
+    Files.writeString(file, policy(9090));
+    PolicyWatcher w = started(file);
+    Policy good = w.current();
+
+    Files.writeString(file, "version: 1\nworkloads: " + "[".repeat(3_000) + "]".repeat(3_000) + "\n");
+    advanceOnASmallStack(POLL);
+
+    assertThat(w.current()).isSameAs(good);
+    assertThat(w.rejectedCount()).isEqualTo(1);
+    assertThat(listener.rejections).hasSize(1);
+    assertThat(listener.rejections.get(0).get(0).message()).startsWith("nested more than 64 levels deep");
+    assertThat(w.problem()).isEmpty();
+
+    Files.writeString(file, policy(9095));
+    advanceOnASmallStack(POLL);
+
+    assertThat(appPort(w.current())).isEqualTo(9095);
+    assertThat(listener.policies).hasSize(1);
+  }
+
+  @Test
+  void anErrorThrownWhileParsing_isARejectedVersion_andPollingGoesOn() throws Exception {
+    Files.writeString(file, policy(9090));
+    PolicyWatcher w = new PolicyWatcher(file, scheduler, POLL, listener, scheduler.clock(), (name, text) -> {
+      if (text.contains("9091")) {
+        throw new StackOverflowError("thrown by the test's parser");
+      }
+      return PolicyParser.parse(name, text);
+    });
+    w.start();
+
+    Files.writeString(file, policy(9091));
+    scheduler.advance(POLL.multipliedBy(3));
+
+    assertThat(appPort(w.current())).isEqualTo(9090);
+    assertThat(w.rejectedCount()).as("one rejection for one new version, however many polls").isEqualTo(1);
+    assertThat(listener.rejections).singleElement().satisfies(errors -> assertThat(errors).map(PolicyError::toString)
+        .containsExactly(file + ": cannot be read or parsed: java.lang.StackOverflowError (see the log)"));
+    assertThat(w.problem()).isEmpty();
+
+    Files.writeString(file, policy(9092));
+    scheduler.advance(POLL);
+
+    assertThat(appPort(w.current())).isEqualTo(9092);
+  }
+
+  @Test
+  void aWatcherWhosePollsStop_isAProblem_forReadiness() throws Exception {
+    Files.writeString(file, policy(9090));
+    PolicyWatcher w = started(file);
+    scheduler.advance(PolicyWatcher.MIN_STALL);
+    assertThat(w.problem()).as("a working watcher").isEmpty();
+
+    scheduler.shutdownNow(); // the poll task is gone, as if its scheduler had dropped it
+    scheduler.advance(PolicyWatcher.MIN_STALL.plusSeconds(1));
+
+    assertThat(w.problem()).hasValue("--policy " + file + ": no poll of the file completed for 31s (expected one"
+        + " every 1000ms); edits are not being applied");
+    w.close();
+    assertThat(w.problem()).as("after close").isEmpty();
+  }
+
+  @Test
+  void aPollTaskThatEnded_isAProblem_forReadiness() throws Exception {
+    Files.writeString(file, policy(9090));
+    ScheduledThreadPoolExecutor real = new ScheduledThreadPoolExecutor(1);
+    try {
+      PolicyWatcher w = new PolicyWatcher(file, real, POLL, listener, scheduler.clock());
+      w.start();
+      assertThat(w.problem()).isEmpty();
+
+      real.shutdown(); // cancels periodic tasks: the watcher's future is done, and close() was not called
+
+      assertThat(w.problem()).hasValue("--policy " + file + ": the policy watcher stopped; edits to the file are no"
+          + " longer applied (see the log; restart Rotor)");
+    } finally {
+      real.shutdownNow();
+    }
+  }
+
+  private void advanceOnASmallStack(Duration d) throws Exception {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    Thread t = new Thread(null, () -> {
+      try {
+        scheduler.advance(d);
+        done.complete(null);
+      } catch (Throwable e) {
+        done.completeExceptionally(e);
+      }
+    }, "small-stack-poll", 256 * 1024);
+    t.start();
+    done.get(30, TimeUnit.SECONDS);
   }
 
   @Test
@@ -226,7 +336,7 @@ class PolicyWatcherTest {
   }
 
   private PolicyWatcher watcher(Path f) {
-    return new PolicyWatcher(f, scheduler, POLL, listener);
+    return new PolicyWatcher(f, scheduler, POLL, listener, scheduler.clock());
   }
 
   private PolicyWatcher started(Path f) throws Exception {
@@ -270,13 +380,16 @@ class PolicyWatcherTest {
   private static final class Recorder implements PolicyWatcher.Listener {
     final List<Policy> policies = new ArrayList<>();
     final List<List<PolicyError>> rejections = new ArrayList<>();
-    boolean throwOnPolicy;
+    Throwable toThrow;
 
     @Override
     public void onPolicy(Policy p) {
       policies.add(p);
-      if (throwOnPolicy) {
-        throw new IllegalStateException("listener failure (expected by the test)");
+      if (toThrow instanceof RuntimeException e) {
+        throw e;
+      }
+      if (toThrow instanceof Error e) {
+        throw e;
       }
     }
 

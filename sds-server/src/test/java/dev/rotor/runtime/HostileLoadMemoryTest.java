@@ -6,16 +6,12 @@ import static org.awaitility.Awaitility.await;
 import dev.rotor.xds.TypeUrls;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -63,7 +59,7 @@ class HostileLoadMemoryTest {
   void streamsHoldingTenThousandUnknownNamesEach_holdMemoryInProportionAndReturnIt() throws Exception {
     List<ManagedChannel> connections = connections(10);
     long before = UdsRuntime.usedHeapAfterGc();
-    List<Watcher> held = new ArrayList<>();
+    List<StreamWatcher> held = new ArrayList<>();
     for (int i = 0; i < HELD_STREAMS; i++) {
       // Each stream its own names, as distinct strings on the server too.
       DiscoveryRequest names = subscribe(NAMES - 1, "held-" + i).toBuilder().addResourceNames("default").build();
@@ -90,11 +86,11 @@ class HostileLoadMemoryTest {
       throws Exception {
     // In waves of 100, so the client never holds more than 100 serialized copies at once.
     for (int wave = 0; wave < streams; wave += 100) {
-      List<Watcher> watchers = new ArrayList<>();
+      List<StreamWatcher> watchers = new ArrayList<>();
       for (int i = wave; i < Math.min(streams, wave + 100); i++) {
         watchers.add(open(connections.get(i % connections.size()), request));
       }
-      for (Watcher w : watchers) {
+      for (StreamWatcher w : watchers) {
         Status status = w.ended.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         assertThat(status.getCode()).as(String.valueOf(status)).isEqualTo(Status.Code.INVALID_ARGUMENT);
         assertThat(w.responses).isZero();
@@ -125,37 +121,10 @@ class HostileLoadMemoryTest {
     return b.build();
   }
 
-  private static Watcher open(ManagedChannel channel, DiscoveryRequest request) {
-    Watcher w = new Watcher();
+  private static StreamWatcher open(ManagedChannel channel, DiscoveryRequest request) {
+    StreamWatcher w = new StreamWatcher();
     var requests = SecretDiscoveryServiceGrpc.newStub(channel).streamSecrets(w);
     requests.onNext(request);
     return w;
-  }
-
-  /** Counts responses and records how the stream ended. */
-  private static final class Watcher implements ClientResponseObserver<DiscoveryRequest, DiscoveryResponse> {
-    final CompletableFuture<Status> ended = new CompletableFuture<>();
-    volatile ClientCallStreamObserver<DiscoveryRequest> call;
-    volatile int responses;
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> requestStream) {
-      call = requestStream;
-    }
-
-    @Override
-    public void onNext(DiscoveryResponse value) {
-      responses++;
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      ended.complete(Status.fromThrowable(t));
-    }
-
-    @Override
-    public void onCompleted() {
-      ended.complete(Status.OK);
-    }
   }
 }

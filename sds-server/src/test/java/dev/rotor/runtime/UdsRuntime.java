@@ -74,6 +74,15 @@ final class UdsRuntime implements AutoCloseable {
     return runtime.streamRegistry().streams().size();
   }
 
+  ServeRuntime runtime() {
+    return runtime;
+  }
+
+  /** The open streams as /status and CSDS see them. */
+  List<dev.rotor.status.StreamStatus> streams() {
+    return runtime.streamRegistry().streams();
+  }
+
   /** A new connection to Rotor's socket. */
   synchronized ManagedChannel channel() {
     ManagedChannel channel = NettyChannelBuilder

@@ -7,19 +7,19 @@ import java.util.List;
 import org.slf4j.LoggerFactory;
 
 /** Collects what one class logs, for tests that check why something was refused. */
-final class LogCapture implements AutoCloseable {
+public final class LogCapture implements AutoCloseable {
 
   private final Logger logger;
   private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
 
-  LogCapture(Class<?> source) {
+  public LogCapture(Class<?> source) {
     logger = (Logger) LoggerFactory.getLogger(source);
     appender.start();
     logger.addAppender(appender);
   }
 
   /** Formatted messages so far. Appenders append under their own lock; copy under it too. */
-  List<String> messages() {
+  public List<String> messages() {
     synchronized (appender) {
       return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     }

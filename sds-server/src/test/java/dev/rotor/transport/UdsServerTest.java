@@ -4,20 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.rotor.transport.PeerIdentity.UnixPeer;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
-import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
-import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -28,14 +17,13 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class UdsServerTest {
 
-  private static final int MY_UID = currentUid();
+  private static final int MY_UID = UnixSocketClient.currentUid();
 
   @TempDir Path dir;
 
@@ -64,16 +52,16 @@ class UdsServerTest {
   }
 
   @Test
-  void uidNotAllowed_permissionDenied_andServiceNeverInvoked() throws Exception {
+  void uidNotAllowed_connectionRefused_andServiceNeverInvoked() throws Exception {
     int otherUid = MY_UID + 4242;
     UdsServer server = start(UdsServerOptions.of(dir.resolve("sds.sock"), Set.of(otherUid)));
 
+    // The connection is closed at the handshake (UdsConnectionLimitsTest), before gRPC could say more.
     assertThatThrownBy(() -> fetch(server.socketPath()))
-        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-          assertThat(e.getStatus().getDescription()).isEqualTo("caller UID " + MY_UID + " is not allowed");
-        });
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
     assertThat(service.fetches).hasValue(0);
+    assertThat(server.refusals().get("uid_not_allowed")).as("refused connections (gRPC retries some)").isPositive();
   }
 
   @Test
@@ -94,11 +82,54 @@ class UdsServerTest {
   }
 
   @Test
-  void start_leavesNothingButTheSocketInTheDirectory() throws Exception {
+  void start_leavesNothingButTheSocketAndItsLockInTheDirectory() throws Exception {
     start(UdsServerOptions.of(dir.resolve("sds.sock"), Set.of(MY_UID)));
 
     try (var entries = Files.list(dir)) {
-      assertThat(entries).containsExactly(dir.resolve("sds.sock"));
+      assertThat(entries).containsExactlyInAnyOrder(dir.resolve("sds.sock"), dir.resolve("sds.sock.lock"));
+    }
+    assertThat(Files.readString(dir.resolve("sds.sock.lock"))).isEqualTo(ProcessHandle.current().pid() + "\n");
+  }
+
+  /**
+   * Issue 13, low: of two Rotors started together on one path, both passed the "is anyone
+   * listening?" check and the second renamed its socket over the first's. With the first one's
+   * socket gone from the path (as after that rename), a second start must still be refused.
+   */
+  @Test
+  void secondServerOnTheSamePath_isRefusedByTheLock_evenWithTheSocketFileGone() throws Exception {
+    Path socket = dir.resolve("sds.sock");
+    start(UdsServerOptions.of(socket, Set.of(MY_UID)));
+    Files.delete(socket);
+
+    assertThatThrownBy(() -> start(UdsServerOptions.of(socket, Set.of(MY_UID))))
+        .isInstanceOf(TransportStartException.class)
+        .hasMessage("--sds-socket " + socket + ": address in use (another Rotor (PID " + ProcessHandle.current().pid()
+            + ") holds " + socket + ".lock); stop it or choose another path");
+  }
+
+  @Test
+  void theLock_isReleasedOnClose_soTheNextServerStarts() throws Exception {
+    Path socket = dir.resolve("sds.sock");
+    start(UdsServerOptions.of(socket, Set.of(MY_UID))).close();
+
+    UdsServer next = start(UdsServerOptions.of(socket, Set.of(MY_UID)));
+
+    assertThat(FakeSecretService.secretName(fetch(next.socketPath()))).isEqualTo(FakeSecretService.MARKER);
+  }
+
+  @Test
+  void socketProblem_whenTheSocketFileIsReplaced() throws Exception {
+    Path socket = dir.resolve("sds.sock");
+    UdsServer server = start(UdsServerOptions.of(socket, Set.of(MY_UID)));
+    assertThat(server.socketProblem()).isEmpty();
+
+    Files.delete(socket);
+    try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      other.bind(UnixDomainSocketAddress.of(socket));
+
+      assertThat(server.socketProblem()).hasValue("--sds-socket " + socket + ": the socket file was removed or"
+          + " replaced by another process; Envoys cannot reach this Rotor (restart it)");
     }
   }
 
@@ -232,28 +263,6 @@ class UdsServerTest {
   }
 
   private DiscoveryResponse fetch(Path socket) {
-    EventLoopGroup loops = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-    cleanup.add(() -> loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS));
-    ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollDomainSocketChannel.class)
-        .withOption(ChannelOption.SO_KEEPALIVE, null) // not a Unix-socket option; avoids a warning
-        .eventLoopGroup(loops)
-        .usePlaintext()
-        .build();
-    cleanup.add(() -> {
-      channel.shutdownNow();
-      channel.awaitTermination(5, TimeUnit.SECONDS);
-    });
-    return SecretDiscoveryServiceGrpc.newBlockingStub(channel)
-        .withDeadlineAfter(10, TimeUnit.SECONDS)
-        .fetchSecrets(DiscoveryRequest.newBuilder().addResourceNames("default").build());
-  }
-
-  private static int currentUid() {
-    try {
-      return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot read this process's UID from /proc/self", e);
-    }
+    return UnixSocketClient.fetch(socket, cleanup);
   }
 }

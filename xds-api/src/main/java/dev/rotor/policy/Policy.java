@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,14 +25,31 @@ import java.util.Optional;
  * @param version schema version, always 1
  * @param trustDomain the trust domain of the mesh, if the file names one
  * @param workloads in file order
+ * @param maxConnectionDuration how long a TLS connection through a generated listener may live
+ *     (key {@code maxConnectionDuration}, default {@value #DEFAULT_MAX_CONNECTION_DURATION_TEXT}):
+ *     an Envoy keeps a connection open after the certificate it was made with expires, so the
+ *     connection's age is bounded instead; at most half the SVID lifetime is the rule
  * @param contentVersion 16 lower-case hex characters of the SHA-256 of a canonical form of the
  *     policy (not of the file's text, so comments, whitespace, key order and YAML style do not
  *     change it); used as the xDS version of resources derived from it
  */
-public record Policy(int version, Optional<TrustDomain> trustDomain, List<Workload> workloads, String contentVersion) {
+public record Policy(
+    int version,
+    Optional<TrustDomain> trustDomain,
+    List<Workload> workloads,
+    Duration maxConnectionDuration,
+    String contentVersion) {
 
   /** The only schema version there is. */
   public static final int CURRENT_VERSION = 1;
+
+  /**
+   * Half of the shortest common SVID lifetime worth planning for (SPIRE's default X.509-SVID TTL
+   * is 1h; half of that, with margin). A mesh with shorter SVIDs sets the key; Rotor warns when it
+   * exceeds half the lifetime of the SVIDs it serves.
+   */
+  public static final String DEFAULT_MAX_CONNECTION_DURATION_TEXT = "15m";
+  public static final Duration DEFAULT_MAX_CONNECTION_DURATION = Duration.ofMinutes(15);
 
   public Policy {
     if (version != CURRENT_VERSION) {
@@ -39,6 +57,9 @@ public record Policy(int version, Optional<TrustDomain> trustDomain, List<Worklo
     }
     requireNonNull(trustDomain, "trustDomain");
     workloads = List.copyOf(requireNonNull(workloads, "workloads"));
+    requireNonNull(maxConnectionDuration, "maxConnectionDuration");
+    PolicyValues.require(PolicyValues.maxConnectionDuration(maxConnectionDuration)
+        .map(problem -> maxConnectionDuration + problem), "maxConnectionDuration");
     requireNonNull(contentVersion, "contentVersion");
     Map<String, String> names = new HashMap<>();
     Map<String, String> nodeIds = new HashMap<>();
@@ -63,16 +84,23 @@ public record Policy(int version, Optional<TrustDomain> trustDomain, List<Worklo
       }
       trustDomain.ifPresent(td -> requireInTrustDomain(w, td));
     }
-    String expected = PolicyDigest.of(version, trustDomain, workloads);
+    String expected = PolicyDigest.of(version, trustDomain, workloads, maxConnectionDuration);
     if (!contentVersion.equals(expected)) {
       throw new IllegalArgumentException("contentVersion: \"" + contentVersion
           + "\" (expected: " + expected + ", the digest of the policy's canonical form)");
     }
   }
 
-  /** A policy with its {@link #contentVersion} computed from the content. */
+  /** A policy with the default connection duration and its {@link #contentVersion} computed from the content. */
   public static Policy of(int version, Optional<TrustDomain> trustDomain, List<Workload> workloads) {
-    return new Policy(version, trustDomain, workloads, PolicyDigest.of(version, trustDomain, workloads));
+    return of(version, trustDomain, workloads, DEFAULT_MAX_CONNECTION_DURATION);
+  }
+
+  /** A policy with its {@link #contentVersion} computed from the content. */
+  public static Policy of(
+      int version, Optional<TrustDomain> trustDomain, List<Workload> workloads, Duration maxConnectionDuration) {
+    return new Policy(version, trustDomain, workloads, maxConnectionDuration,
+        PolicyDigest.of(version, trustDomain, workloads, maxConnectionDuration));
   }
 
   /** The workload whose Envoy sends this {@code node.id}. */

@@ -5,6 +5,7 @@ import com.google.common.hash.Hashing;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -18,10 +19,11 @@ import java.util.Optional;
 final class PolicyDigest {
   private PolicyDigest() {}
 
-  static String of(int version, Optional<TrustDomain> trustDomain, List<Workload> workloads) {
+  static String of(int version, Optional<TrustDomain> trustDomain, List<Workload> workloads, Duration maxConnectionDuration) {
     Encoder e = new Encoder();
     e.tag("version").num(version);
     e.tag("trustDomain").str(trustDomain.map(TrustDomain::getName).orElse(""));
+    e.tag("maxConnectionDuration").num((int) maxConnectionDuration.toSeconds());
     e.tag("workloads").num(workloads.size());
     for (Workload w : workloads) {
       e.tag("workload").str(w.name());

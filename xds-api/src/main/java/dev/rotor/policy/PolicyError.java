@@ -2,6 +2,7 @@ package dev.rotor.policy;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.text.EchoedText;
 import java.util.OptionalInt;
 
 /**
@@ -19,10 +20,13 @@ import java.util.OptionalInt;
 public record PolicyError(String file, String path, String message, OptionalInt line) {
 
   public PolicyError {
-    requireNonNull(file, "file");
-    requireNonNull(path, "path");
-    requireNonNull(message, "message");
     requireNonNull(line, "line");
+    // Each may carry the file's own text (a key, a YAML parser's description of a character):
+    // escaped, so an error shows a control character, a direction override or a look-alike
+    // letter for what it is (issue 13, low).
+    file = EchoedText.escape(requireNonNull(file, "file"));
+    path = EchoedText.escape(requireNonNull(path, "path"));
+    message = EchoedText.escape(requireNonNull(message, "message"));
   }
 
   /** An error with no known line. */

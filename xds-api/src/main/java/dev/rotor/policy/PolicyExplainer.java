@@ -31,6 +31,25 @@ public final class PolicyExplainer {
   private PolicyExplainer() {}
 
   /**
+   * The caller's SPIFFE ID as {@code rotor policy explain --from} takes it: exactly the IDs a
+   * policy may name, in canonical form. java-spiffe's parser accepts {@code spiffe://EXAMPLE.org/x}
+   * and lower-cases it, so explaining that ID used to say ALLOW where the generated exact matcher,
+   * which compares strings, denies (issue 13, low).
+   *
+   * @throws IllegalArgumentException whose message is the problem as {@code rotor policy check}
+   *     words it, e.g. {@code "spiffe://EXAMPLE.org/x" is not in canonical form (expected
+   *     spiffe://example.org/x)}
+   */
+  public static SpiffeId callerId(String value) {
+    requireNonNull(value, "value");
+    Optional<String> problem = PolicyValues.spiffeId(value);
+    if (problem.isPresent()) {
+      throw new IllegalArgumentException(problem.get());
+    }
+    return SpiffeId.parse(value);
+  }
+
+  /**
    * Explains the decision for a request from {@code from} to workload {@code workloadName}.
    *
    * @param port the inbound port the request reaches; empty for the workload's inbound port

@@ -7,6 +7,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.common.net.HostAndPort;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -16,19 +17,22 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import org.snakeyaml.engine.v2.api.LoadSettings;
-import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.composer.Composer;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.nodes.Node;
+import org.snakeyaml.engine.v2.parser.ParserImpl;
+import org.snakeyaml.engine.v2.scanner.StreamReader;
 
 /**
  * Parses a policy file (schema in {@code docs/policy.md}) into a {@link Policy}, or reports every
  * problem in it at once: {@code rotor policy check} should show them all in one run, not one per
  * edit.
  *
- * <p>The file is read with snakeyaml-engine's node API ({@link Compose}), so every value keeps its
+ * <p>The file is read with snakeyaml-engine's node API ({@link Composer}), so every value keeps its
  * line, and with limits that make hostile input cheap to refuse: at most {@value #MAX_CODE_POINTS}
- * code points and {@value #MAX_ALIASES} aliases of collections (no "billion laughs"). Duplicate
+ * code points, {@value #MAX_ALIASES} aliases of collections (no "billion laughs") and {@value
+ * #MAX_NESTING_DEPTH} levels of nesting (no stack overflow in the recursive composer). Duplicate
  * keys, unknown keys and values of the wrong type are errors, never ignored.
  *
  * <p>Pure: no file I/O; the caller reads the file and passes its name for the messages.
@@ -39,8 +43,13 @@ public final class PolicyParser {
   public static final int MAX_CODE_POINTS = 1 << 20;
   /** Aliases of lists or mappings allowed in one file; a policy has no real use for more. */
   public static final int MAX_ALIASES = 16;
+  /**
+   * Levels of lists and mappings, the top-level mapping included; a policy uses at most eight
+   * ({@code workloads[].inbound.rules[].from[]}). The YAML composer recurses per level (finding 9).
+   */
+  public static final int MAX_NESTING_DEPTH = 64;
 
-  static final List<String> TOP_KEYS = List.of("version", "trustDomain", "workloads");
+  static final List<String> TOP_KEYS = List.of("version", "trustDomain", "maxConnectionDuration", "workloads");
   static final List<String> WORKLOAD_KEYS = List.of("name", "match", "inbound", "outbound");
   static final List<String> MATCH_KEYS = List.of("nodeIds", "spiffeIds");
   static final List<String> UPSTREAM_KEYS = List.of("name", "port", "address", "spiffeIds");
@@ -94,11 +103,17 @@ public final class PolicyParser {
       return Optional.empty();
     }
     try {
-      Optional<Node> root = new Compose(settings).composeString(yamlText);
+      // What lowlevel.Compose.composeString does, with the depth limit between parser and composer.
+      Optional<Node> root = new Composer(settings, new DepthLimitedParser(
+          new ParserImpl(settings, new StreamReader(settings, yamlText)), MAX_NESTING_DEPTH)).getSingleNode();
       if (root.isEmpty()) {
         r.error(null, "", "empty document (expected a mapping with keys " + String.join(", ", TOP_KEYS) + ")");
       }
       return root;
+    } catch (DepthLimitedParser.TooDeep e) {
+      r.errorAt(e.line().isPresent() ? Optional.of(e.line().getAsInt()) : Optional.empty(), "nested more than "
+          + MAX_NESTING_DEPTH + " levels deep (expected at most " + MAX_NESTING_DEPTH
+          + " levels of lists and mappings; a policy needs fewer than 10)");
     } catch (MarkedYamlEngineException e) {
       String context = e.getContext() == null || e.getContext().isBlank() ? ""
           : " (" + e.getContext() + e.getContextMark().map(m -> " at line " + (m.getLine() + 1)).orElse("") + ")";
@@ -142,13 +157,19 @@ public final class PolicyParser {
           .map(TrustDomain::parse);
     }
     trustDomainRule = new TrustDomainRule(trustDomain);
+    Optional<Duration> maxConnectionDuration = Optional.of(Policy.DEFAULT_MAX_CONNECTION_DURATION);
+    if (m.containsKey("maxConnectionDuration")) {
+      maxConnectionDuration = r.checked(m.get("maxConnectionDuration"), "maxConnectionDuration", "a duration such as 30s",
+              PolicyValues::maxConnectionDuration)
+          .flatMap(PolicyValues::parseDuration);
+    }
     Optional<List<Workload>> workloads = r.required(m, "workloads", node, "", "a list of workloads")
         .flatMap(n -> workloads(n, "workloads"));
     if (r.errorCount() > 0) {
       return Optional.empty();
     }
     try {
-      return Optional.of(Policy.of(version.getAsInt(), trustDomain, workloads.get()));
+      return Optional.of(Policy.of(version.getAsInt(), trustDomain, workloads.get(), maxConnectionDuration.get()));
     } catch (IllegalArgumentException e) {
       // The checks above mirror the model's invariants; reaching this means they drifted apart.
       r.error(node, "", e.getMessage());

@@ -4,6 +4,7 @@ import com.google.common.net.InetAddresses;
 import com.google.common.net.InternetDomainName;
 import io.spiffe.exception.InvalidSpiffeIdException;
 import io.spiffe.spiffeid.SpiffeId;
+import dev.rotor.text.EchoedText;
 import io.spiffe.spiffeid.TrustDomain;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -28,6 +29,41 @@ final class PolicyValues {
     if (value.length() > NAME_MAX || !NAME.matcher(value).matches()) {
       return problem(value, "is not a valid name (expected " + NAME_PATTERN + ", at most " + NAME_MAX
           + " characters)");
+    }
+    return Optional.empty();
+  }
+
+  /** Durations in the file: a whole number and a unit, s (seconds), m (minutes) or h (hours). */
+  static final Pattern DURATION = Pattern.compile("([1-9][0-9]{0,5})(s|m|h)");
+  static final java.time.Duration MIN_CONNECTION_DURATION = java.time.Duration.ofSeconds(10);
+  static final java.time.Duration MAX_CONNECTION_DURATION = java.time.Duration.ofHours(24);
+
+  /** {@code "30s"}, {@code "10m"}, {@code "1h"} as a duration, or empty when it is not one. */
+  static Optional<java.time.Duration> parseDuration(String value) {
+    java.util.regex.Matcher m = DURATION.matcher(value);
+    if (!m.matches()) {
+      return Optional.empty();
+    }
+    long n = Long.parseLong(m.group(1));
+    return Optional.of(switch (m.group(2)) {
+      case "s" -> java.time.Duration.ofSeconds(n);
+      case "m" -> java.time.Duration.ofMinutes(n);
+      default -> java.time.Duration.ofHours(n);
+    });
+  }
+
+  static Optional<String> maxConnectionDuration(String value) {
+    Optional<java.time.Duration> d = parseDuration(value);
+    if (d.isEmpty()) {
+      return problem(value, "is not a duration (expected a whole number of s, m or h, such as 30s or 10m)");
+    }
+    return maxConnectionDuration(d.get()).map(problem -> PolicyValues.quote(value) + problem);
+  }
+
+  /** The range problem of a connection duration, phrased to follow the value; empty when fine. */
+  static Optional<String> maxConnectionDuration(java.time.Duration d) {
+    if (d.compareTo(MIN_CONNECTION_DURATION) < 0 || d.compareTo(MAX_CONNECTION_DURATION) > 0) {
+      return Optional.of(" is out of range (expected 10s..24h, and at most half the SVID lifetime)");
     }
     return Optional.empty();
   }
@@ -147,26 +183,9 @@ final class PolicyValues {
     return Optional.empty();
   }
 
+  /** Quoted, with every character outside printable ASCII escaped (see {@link EchoedText}). */
   static String quote(String value) {
-    StringBuilder b = new StringBuilder(value.length() + 2).append('"');
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '\n' -> b.append("\\n");
-        case '\t' -> b.append("\\t");
-        case '\r' -> b.append("\\r");
-        default -> {
-          if (Character.isISOControl(c)) {
-            b.append(String.format("\\u%04x", (int) c));
-          } else {
-            b.append(c);
-          }
-        }
-      }
-    }
-    return b.append('"').toString();
+    return EchoedText.quote(value);
   }
 
   /** Throws {@link IllegalArgumentException} naming the field when a check found a problem. */

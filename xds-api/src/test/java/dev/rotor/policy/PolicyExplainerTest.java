@@ -2,6 +2,7 @@ package dev.rotor.policy;
 
 import static dev.rotor.policy.PolicyParserTest.id;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -185,5 +186,17 @@ class PolicyExplainerTest {
     } catch (PolicyException e) {
       throw new AssertionError(e.getMessage(), e);
     }
+  }
+
+  @Test
+  void callerId_refusesWhatPolicyCheckRefuses_andTakesCanonicalIds() {
+    assertThat(PolicyExplainer.callerId("spiffe://example.org/ns/demo/sa/frontend"))
+        .isEqualTo(id("spiffe://example.org/ns/demo/sa/frontend"));
+    assertThatThrownBy(() -> PolicyExplainer.callerId("spiffe://EXAMPLE.org/a"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("\"spiffe://EXAMPLE.org/a\" is not in canonical form (expected spiffe://example.org/a)");
+    assertThatThrownBy(() -> PolicyExplainer.callerId("spiffe://example.org"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("is a trust domain ID, not a workload ID");
   }
 }

@@ -79,8 +79,8 @@ class PolicyModelTest {
     Policy p = Policy.of(1, Optional.empty(), List.of(w));
 
     assertThat(p.contentVersion()).matches("[0-9a-f]{16}");
-    assertThat(new Policy(1, Optional.empty(), List.of(w), p.contentVersion())).isEqualTo(p);
-    assertThatThrownBy(() -> new Policy(1, Optional.empty(), List.of(w), "0000000000000000"))
+    assertThat(new Policy(1, Optional.empty(), List.of(w), Policy.DEFAULT_MAX_CONNECTION_DURATION, p.contentVersion())).isEqualTo(p);
+    assertThatThrownBy(() -> new Policy(1, Optional.empty(), List.of(w), Policy.DEFAULT_MAX_CONNECTION_DURATION, "0000000000000000"))
         .hasMessageStartingWith("contentVersion: \"0000000000000000\" (expected: " + p.contentVersion());
   }
 

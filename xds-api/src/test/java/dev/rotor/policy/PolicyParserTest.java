@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -64,7 +66,7 @@ class PolicyParserTest {
         Arguments.of("duplicate-workload-name.yaml", List.of(
             "policy.yaml:5: workloads[1].name: \"backend\" is already used by workloads[0].name (expected a unique workload name)")),
         Arguments.of("empty-document.yaml", List.of(
-            "policy.yaml: empty document (expected a mapping with keys version, trustDomain, workloads)")),
+            "policy.yaml: empty document (expected a mapping with keys version, trustDomain, maxConnectionDuration, workloads)")),
         Arguments.of("empty-from.yaml", List.of(
             "policy.yaml:11: workloads[0].inbound.rules[0].from: empty list (expected at least one peer: spiffeId, trustDomain or spiffeIdPrefix)")),
         Arguments.of("empty-match.yaml", List.of(
@@ -94,7 +96,7 @@ class PolicyParserTest {
         Arguments.of("no-workloads.yaml", List.of(
             "policy.yaml:2: workloads: empty list (expected at least one workload)")),
         Arguments.of("not-a-mapping.yaml", List.of(
-            "policy.yaml:1: got a list (expected a mapping with keys version, trustDomain, workloads)")),
+            "policy.yaml:1: got a list (expected a mapping with keys version, trustDomain, maxConnectionDuration, workloads)")),
         Arguments.of("paths-on-tcp.yaml", List.of(
             "policy.yaml:12: workloads[0].inbound.rules[0].paths: not allowed with protocol tcp (expected protocol http; a tcp listener cannot enforce methods or paths, and Rotor never drops a condition it cannot enforce)")),
         Arguments.of("port-not-integer.yaml", List.of(
@@ -284,6 +286,78 @@ class PolicyParserTest {
     assertThatThrownBy(() -> PolicyParser.parse("policy.yaml", big))
         .isInstanceOf(PolicyException.class)
         .hasMessage("policy.yaml: file too large (expected at most 1048576 code points)");
+  }
+
+  /**
+   * Issue 13, finding 9: 3,000 nested lists (6 KB) threw StackOverflowError out of the parser, which
+   * killed rotor serve's policy watcher. Every nesting style is refused with an error instead; the
+   * deepest one also runs on a thread with a small stack, where the finding's 3,000 levels overflowed.
+   */
+  @ParameterizedTest
+  @MethodSource("deeplyNested")
+  void deeplyNestedDocument_isRefusedWithAnError_notAStackOverflow(String style, String text) throws Exception {
+    CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+    Thread t = new Thread(null, () -> {
+      try {
+        PolicyParser.parse("policy.yaml", text);
+        thrown.complete(null);
+      } catch (Throwable e) {
+        thrown.complete(e);
+      }
+    }, "small-stack-parse", 256 * 1024);
+    t.start();
+
+    assertThat(thrown.get(30, TimeUnit.SECONDS)).as(style)
+        .isInstanceOf(PolicyException.class)
+        .hasMessageStartingWith("policy.yaml:")
+        .hasMessageContaining("nested more than " + PolicyParser.MAX_NESTING_DEPTH
+            + " levels deep (expected at most " + PolicyParser.MAX_NESTING_DEPTH + " levels of lists and mappings;"
+            + " a policy needs fewer than 10)");
+  }
+
+  static Stream<Arguments> deeplyNested() {
+    int levels = 3_000;
+    StringBuilder block = new StringBuilder("version: 1\nworkloads:\n");
+    for (int i = 0; i < 200; i++) {
+      block.append(" ".repeat(i)).append("-\n");
+    }
+    return Stream.of(
+        Arguments.of("flow lists", "version: 1\nworkloads: " + "[".repeat(levels) + "]".repeat(levels) + "\n"),
+        Arguments.of("flow mappings", "version: 1\nworkloads: " + "{a: ".repeat(levels) + "}".repeat(levels) + "\n"),
+        Arguments.of("block lists on one line", "version: 1\nworkloads: \n" + "- ".repeat(levels) + "x\n"),
+        Arguments.of("block lists, one per line", block.toString()),
+        Arguments.of("100,000 levels", "[".repeat(100_000) + "]".repeat(100_000)));
+  }
+
+  @Test
+  void nestingAtTheLimit_isNotRefusedForItsDepth() {
+    int levels = PolicyParser.MAX_NESTING_DEPTH - 1; // plus the top-level mapping
+    String text = "version: 1\nworkloads: " + "[".repeat(levels) + "]".repeat(levels) + "\n";
+
+    assertThatThrownBy(() -> PolicyParser.parse("policy.yaml", text))
+        .isInstanceOf(PolicyException.class)
+        .hasMessageNotContaining("nested more than");
+  }
+
+  /**
+   * Issue 13, low: errors echoed the file's text raw, so a Cyrillic letter passed for a Latin one
+   * and a right-to-left override reordered the line on the terminal. Both are escaped now, and so is
+   * a key with a control character.
+   */
+  @Test
+  void errors_escapeLookAlikeLettersDirectionOverridesAndControlCharacters() {
+    String text = "version: 1\ntrustDomain: ex\u0430mple.org\nworkloads:\n  - name: web\u202egpj.exe\n"
+        + "    match: {nodeIds: [web]}\n    \"col\\u001b[31mour\": red\n";
+
+    PolicyException e = catchThrowableOfType(() -> PolicyParser.parse("policy.yaml", text), PolicyException.class);
+
+    assertThat(e.errors()).map(PolicyError::toString).containsExactly(
+        "policy.yaml:2: trustDomain: \"ex\\u0430mple.org\" is not a trust domain name: trust domain characters are"
+            + " limited to lowercase letters, numbers, dots, dashes, and underscores (expected a name such as example.org)",
+        "policy.yaml:4: workloads[0].name: \"web\\u202egpj.exe\" is not a valid name (expected"
+            + " [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters)",
+        "policy.yaml:6: workloads[0].col\\u001b[31mour: unknown key (expected one of: name, match, inbound, outbound)");
+    assertThat(e.errors()).allSatisfy(err -> assertThat(err.toString()).matches("[\\x20-\\x7e]*"));
   }
 
   @Test

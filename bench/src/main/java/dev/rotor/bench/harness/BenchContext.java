@@ -74,12 +74,14 @@ public final class BenchContext {
   /**
    * {@code rotor serve ARGS} with these JVM options, from the jar if there is one. The admin HTTP
    * endpoint stays on, as deployed, but on a free port ({@code 127.0.0.1:0}): its default port
-   * would make side-by-side Rotors (and other users' Rotors on this machine) fail to start.
+   * would make side-by-side Rotors (and other users' Rotors on this machine) fail to start. The load
+   * client stands in for up to 1,000 Envoys (10,000 streams, 10 per connection) of one UID on one
+   * socket, beyond the connection and stream limits sized for a pod, so those are raised.
    */
   public List<String> rotorServe(List<String> jvmOptions, List<String> serveArgs) {
     List<String> args = new ArrayList<>(serveArgs);
-    args.add("--admin-address");
-    args.add("127.0.0.1:0");
+    args.addAll(List.of("--admin-address", "127.0.0.1:0", "--max-connections", "4096",
+        "--max-connections-per-uid", "4096", "--max-streams", "20000"));
     return rotor(jvmOptions, "serve", args);
   }
 

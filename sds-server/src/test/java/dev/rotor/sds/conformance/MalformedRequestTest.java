@@ -17,6 +17,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.google.rpc.Status;
+import dev.rotor.protocol.StreamLimits;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -145,7 +146,10 @@ class MalformedRequestTest {
   @Test
   void pushLog_neverWritesAClientsMegabyteFieldsInFull() {
     sds.publish(federated(workloadSvid()));
-    Node hugeNode = Wire.NODE.toBuilder().setId(MEGABYTE).setCluster(MEGABYTE).build();
+    // The largest node accepted: a longer id, or a node over --max-node-bytes, ends the stream
+    // (XdsStreamLimitsTest); version_info, nonces and the NACK's message stay a megabyte.
+    Node hugeNode = Wire.NODE.toBuilder().setId("n".repeat(StreamLimits.MAX_NODE_ID_CHARS))
+        .setCluster(MEGABYTE.substring(0, 200 * 1024)).build();
     var sotw = sds.sotw();
     sotw.send(subscribe(hugeNode, WORKLOAD));
     DiscoveryResponse r1 = sotw.awaitResponse();

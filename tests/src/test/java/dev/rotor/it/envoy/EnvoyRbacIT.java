@@ -60,6 +60,8 @@ class EnvoyRbacIT {
   /** Connections to the resumption control server. */
   private static final int CONTROL_CALLS = 20;
   private static final Duration SVID_TTL = Duration.ofMinutes(10);
+  /** The policy's maxConnectionDuration here: its minimum, so a test sees connections end. */
+  private static final Duration MAX_CONNECTION_DURATION = Duration.ofSeconds(10);
   private static final Duration READY = Duration.ofSeconds(60);
 
   private static final Workload BACKEND = Workload.of("backend", "/rbac/backend", 4311);
@@ -134,6 +136,7 @@ class EnvoyRbacIT {
     return TemplateFile.of("rbac-policy.yaml", """
         version: 1
         trustDomain: example.org
+        maxConnectionDuration: %9$ds
         workloads:
           - name: backend
             match: { nodeIds: [backend] }
@@ -175,7 +178,7 @@ class EnvoyRbacIT {
                 address: 127.0.0.1:%1$d
                 spiffeIds: [%8$s]
         """.formatted(httpPort, apps.httpPort(), tcpPort, apps.echoPort(), BLOCKED.spiffeId(),
-        FRONTEND.spiffeId(), frontendHttpPort, BACKEND.spiffeId()));
+        FRONTEND.spiffeId(), frontendHttpPort, BACKEND.spiffeId(), MAX_CONNECTION_DURATION.toSeconds()));
   }
 
   private static List<String> rotorArgs(Workload w, Path policy) {
@@ -318,6 +321,46 @@ class EnvoyRbacIT {
       assertOpensslAnswers(w, "TCP echo", CALLS, c -> c.echo(tcpPort, "ping-" + w.name()), expected);
     }
     assertEveryConnectionWasAFullHandshake(backendTcpEnvoy, tcpPort);
+  }
+
+  // ---- connection lifetime
+
+  /**
+   * A client that keeps one HTTP/1.1 connection through the frontend's Envoy for as long as it is
+   * allowed: the backend's listener closes it gracefully once it is maxConnectionDuration old
+   * ({@code Connection: close} on the next answer, or closing it while idle), the client carries
+   * on with a new connection, and no request fails. The upstream TLS connection lives and dies with
+   * the client's (the frontend's listener is a TCP proxy), so no TLS connection gets older than the
+   * bound, which the policy keeps under half the SVID lifetime.
+   */
+  @Test
+  void connectionLifetime_aLongLivedConnectionIsClosedGracefullyAtTheBound_andNoRequestFails() throws Exception {
+    long reachedBefore = backendHttpEnvoy.admin().stat("http.inbound_" + httpPort + ".downstream_cx_max_duration_reached");
+    java.util.concurrent.ScheduledExecutorService loop = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try (KeepAliveClient client = new KeepAliveClient(frontendHttpPort)) {
+      java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+      loop.scheduleWithFixedDelay(() -> client.get("/long-" + sent.incrementAndGet()), 0, 200,
+          java.util.concurrent.TimeUnit.MILLISECONDS);
+      backendHttpEnvoy.awaitAdmin("two connections closed by the client's keep-alive loop",
+          MAX_CONNECTION_DURATION.multipliedBy(4), () -> client.closedConnections().size() >= 2);
+      loop.shutdown();
+      assertThat(loop.awaitTermination(15, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+      List<KeepAliveClient.Connection> closed = client.closedConnections();
+      System.out.printf("connection lifetime (Envoy %s, maxConnectionDuration %s): %d requests, closed connections"
+              + " lived %s ms (closed with Connection: close: %s), %d requests sent again after an idle close%n",
+          envoyVersion, MAX_CONNECTION_DURATION, sent.get(),
+          closed.stream().map(c -> c.age().toMillis()).toList(),
+          closed.stream().map(KeepAliveClient.Connection::closedWithHeader).toList(), client.retries());
+      assertThat(client.failures()).as("failed requests of %d", sent.get()).isEmpty();
+      assertThat(closed).allSatisfy(c -> assertThat(c.age())
+          .as("age of a connection the server closed").isBetween(MAX_CONNECTION_DURATION.minusSeconds(1),
+              MAX_CONNECTION_DURATION.plusSeconds(5)));
+    } finally {
+      loop.shutdownNow();
+    }
+    assertThat(backendHttpEnvoy.admin().stat("http.inbound_" + httpPort + ".downstream_cx_max_duration_reached"))
+        .as("connections Envoy closed for their age").isGreaterThanOrEqualTo(reachedBefore + 2);
   }
 
   // ---- checks

@@ -8,6 +8,7 @@ import dev.rotor.policy.Inbound;
 import dev.rotor.policy.Protocol;
 import dev.rotor.policy.Upstream;
 import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -22,6 +23,7 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.time.Duration;
 import java.util.List;
 
 /** The listeners of a workload: one inbound (mTLS, RBAC) and one plain-text outbound per upstream. */
@@ -29,11 +31,27 @@ final class Listeners {
   private Listeners() {}
 
   /**
+   * How much longer an outbound (client-side) connection may live than the server side's bound: the
+   * server closes gracefully at {@code maxConnectionDuration} (after the response in flight, or with
+   * an HTTP/2 GOAWAY and Envoy's 5 s drain), so the client's hard close only acts when a server
+   * Rotor does not configure never closed it.
+   */
+  static final Duration OUTBOUND_BACKSTOP = Duration.ofSeconds(15);
+
+  /**
    * {@code inbound_<port>} on 0.0.0.0:port: mTLS with a required client certificate, then
    * RBAC DENY (only if there are deny rules), RBAC ALLOW, and the route or proxy to {@code
    * local_app}.
+   *
+   * <p>No connection lives longer than {@code maxConnectionDuration}: Envoy keeps a TLS
+   * connection open after the certificates it was made with expire (envoy#28386), so a long-lived
+   * HTTP/2 or TCP connection would outlive an expired or revoked SVID by hours. HTTP listeners
+   * close gracefully ({@code common_http_protocol_options.max_connection_duration}: {@code
+   * Connection: close} on the next response, or GOAWAY and drain); TCP listeners can only close
+   * ({@code max_downstream_connection_duration}), so clients of a tcp rule must reconnect.
    */
-  static Listener inbound(Inbound in, SdsSecretConfigs sds, boolean federated, String where) {
+  static Listener inbound(
+      Inbound in, SdsSecretConfigs sds, boolean federated, Duration maxConnectionDuration, String where) {
     String name = EnvoyNames.inbound(in.port());
     RBAC deny = RbacTranslator.rbac(Action.DENY, in.rules(), in.protocol(), where);
     RBAC allow = RbacTranslator.rbac(Action.ALLOW, in.rules(), in.protocol(), where);
@@ -43,7 +61,8 @@ final class Listeners {
     }
     FilterChain.Builder chain = FilterChain.newBuilder();
     if (in.protocol() == Protocol.HTTP) {
-      chain.addFilters(filter(EnvoyNames.HTTP_CONNECTION_MANAGER, httpConnectionManager(name, deny, allow)));
+      chain.addFilters(filter(EnvoyNames.HTTP_CONNECTION_MANAGER,
+          httpConnectionManager(name, deny, allow, maxConnectionDuration)));
       chain.setTransportSocket(TlsContexts.downstream(sds, federated, TlsContexts.HTTP_ALPN));
     } else {
       // Network RBAC decides on the first bytes from the client. A server-first protocol (the
@@ -53,7 +72,7 @@ final class Listeners {
         chain.addFilters(filter(EnvoyNames.NETWORK_RBAC + ".deny", networkRbac(deny, name + "_deny.")));
       }
       chain.addFilters(filter(EnvoyNames.NETWORK_RBAC + ".allow", networkRbac(allow, name + "_allow.")));
-      chain.addFilters(filter(EnvoyNames.TCP_PROXY, tcpProxy(name, EnvoyNames.LOCAL_APP)));
+      chain.addFilters(filter(EnvoyNames.TCP_PROXY, tcpProxy(name, EnvoyNames.LOCAL_APP, maxConnectionDuration)));
       chain.setTransportSocket(TlsContexts.downstream(sds, federated, List.of()));
     }
     return Listener.newBuilder()
@@ -63,13 +82,19 @@ final class Listeners {
         .build();
   }
 
-  /** {@code outbound_<name>} on 127.0.0.1:localPort: plain text from the app, proxied to the mTLS cluster. */
-  static Listener outbound(Upstream u) {
+  /**
+   * {@code outbound_<name>} on 127.0.0.1:localPort: plain text from the app, proxied to the mTLS
+   * cluster, one upstream connection per connection of the app; closed at the latest {@link
+   * #OUTBOUND_BACKSTOP} after {@code maxConnectionDuration}, so the upstream TLS connection (and
+   * the client certificate it presented) never outlives it by more.
+   */
+  static Listener outbound(Upstream u, Duration maxConnectionDuration) {
     String name = EnvoyNames.outbound(u.name());
+    TcpProxy proxy = tcpProxy(name, name, maxConnectionDuration.plus(OUTBOUND_BACKSTOP));
     return Listener.newBuilder()
         .setName(name)
         .setAddress(socketAddress(EnvoyNames.LOOPBACK, u.localPort()))
-        .addFilterChains(FilterChain.newBuilder().addFilters(filter(EnvoyNames.TCP_PROXY, tcpProxy(name, name))))
+        .addFilterChains(FilterChain.newBuilder().addFilters(filter(EnvoyNames.TCP_PROXY, proxy)))
         .build();
   }
 
@@ -82,7 +107,8 @@ final class Listeners {
    * (RFC 3986, merged slashes) and requests with escaped slashes rejected, so a path rule cannot
    * be bypassed by spelling a path differently from how the application will read it.
    */
-  private static HttpConnectionManager httpConnectionManager(String name, RBAC deny, RBAC allow) {
+  private static HttpConnectionManager httpConnectionManager(
+      String name, RBAC deny, RBAC allow, Duration maxConnectionDuration) {
     HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(name)
         .setCodecType(HttpConnectionManager.CodecType.AUTO)
@@ -98,7 +124,9 @@ final class Listeners {
         .setSetCurrentClientCertDetails(HttpConnectionManager.SetCurrentClientCertDetails.newBuilder().setUri(true))
         .setNormalizePath(BoolValue.of(true))
         .setMergeSlashes(true)
-        .setPathWithEscapedSlashesAction(HttpConnectionManager.PathWithEscapedSlashesAction.REJECT_REQUEST);
+        .setPathWithEscapedSlashesAction(HttpConnectionManager.PathWithEscapedSlashesAction.REJECT_REQUEST)
+        .setCommonHttpProtocolOptions(HttpProtocolOptions.newBuilder()
+            .setMaxConnectionDuration(protoDuration(maxConnectionDuration)));
     if (deny != null) {
       hcm.addHttpFilters(httpFilter(EnvoyNames.HTTP_RBAC + ".deny", httpRbac(deny)));
     }
@@ -118,8 +146,16 @@ final class Listeners {
         .build();
   }
 
-  private static TcpProxy tcpProxy(String statPrefix, String cluster) {
-    return TcpProxy.newBuilder().setStatPrefix(statPrefix).setCluster(cluster).build();
+  private static TcpProxy tcpProxy(String statPrefix, String cluster, Duration maxConnectionDuration) {
+    return TcpProxy.newBuilder()
+        .setStatPrefix(statPrefix)
+        .setCluster(cluster)
+        .setMaxDownstreamConnectionDuration(protoDuration(maxConnectionDuration))
+        .build();
+  }
+
+  static com.google.protobuf.Duration protoDuration(Duration d) {
+    return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
   }
 
   private static Filter filter(String name, Message config) {

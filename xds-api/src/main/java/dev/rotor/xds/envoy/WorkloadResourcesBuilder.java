@@ -69,20 +69,18 @@ public final class WorkloadResourcesBuilder {
     }
     String where = "workload " + workload.name();
     boolean federated = federated(policy, workload);
-    com.google.protobuf.Duration timeout = com.google.protobuf.Duration.newBuilder()
-        .setSeconds(options.connectTimeout().getSeconds())
-        .setNanos(options.connectTimeout().getNano())
-        .build();
+    com.google.protobuf.Duration timeout = Listeners.protoDuration(options.connectTimeout());
 
     List<Listener> listeners = new ArrayList<>();
     List<Cluster> clusters = new ArrayList<>();
     if (workload.inbound().isPresent()) {
       Inbound in = workload.inbound().get();
-      listeners.add(Listeners.inbound(in, options.sds(), federated, where + ": inbound " + in.port()));
+      listeners.add(Listeners.inbound(in, options.sds(), federated, policy.maxConnectionDuration(),
+          where + ": inbound " + in.port()));
       clusters.add(Clusters.localApp(in.appPort(), timeout));
     }
     for (Upstream u : workload.outbound()) {
-      listeners.add(Listeners.outbound(u));
+      listeners.add(Listeners.outbound(u, policy.maxConnectionDuration()));
       clusters.add(Clusters.outbound(u, timeout, options.sds(), federated));
     }
     listeners.sort(Comparator.comparing(Listener::getName));

@@ -12,6 +12,7 @@ import dev.rotor.policy.Workload;
 import dev.rotor.policy.WorkloadMatch;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -37,13 +38,16 @@ final class DemoPolicies {
         List.of(new Upstream("backend", 9001, "backend.demo.svc.cluster.local", 8080, List.of(BACKEND))));
   }
 
+  /** The demo's bound on connection age: its SVIDs live 2 minutes (deploy/policy/demo-policy.yaml). */
+  static final Duration DEMO_MAX_CONNECTION_DURATION = Duration.ofSeconds(30);
+
   /** Backend accepts only the frontend on 8080 (app on 9090); the frontend calls it through 127.0.0.1:9001. */
   static Policy demo() {
-    return Policy.of(1, Optional.of(EXAMPLE_ORG), List.of(demoBackend(), demoFrontend()));
+    return Policy.of(1, Optional.of(EXAMPLE_ORG), List.of(demoBackend(), demoFrontend()), DEMO_MAX_CONNECTION_DURATION);
   }
 
   static Policy demoReordered() {
-    return Policy.of(1, Optional.of(EXAMPLE_ORG), List.of(demoFrontend(), demoBackend()));
+    return Policy.of(1, Optional.of(EXAMPLE_ORG), List.of(demoFrontend(), demoBackend()), DEMO_MAX_CONNECTION_DURATION);
   }
 
   /**

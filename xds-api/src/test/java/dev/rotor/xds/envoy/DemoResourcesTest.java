@@ -73,6 +73,30 @@ class DemoResourcesTest {
   }
 
   /**
+   * No connection outlives maxConnectionDuration: the HTTP connection manager closes it
+   * gracefully (Connection: close or GOAWAY) once it is that old.
+   */
+  @Test
+  void backend_httpListener_boundsConnectionAge_gracefully() {
+    Listener l = build(DemoPolicies.demo(), "backend").listener("inbound_8080").orElseThrow();
+    HttpConnectionManager hcm = unpack(l.getFilterChains(0).getFilters(0).getTypedConfig(), HttpConnectionManager.class);
+
+    assertThat(hcm.getCommonHttpProtocolOptions().getMaxConnectionDuration())
+        .isEqualTo(com.google.protobuf.Duration.newBuilder().setSeconds(30).build());
+  }
+
+  /** A TCP listener can only close: tcp_proxy's max_downstream_connection_duration, the policy's default 15m. */
+  @Test
+  void tcpListener_boundsConnectionAge_withThePolicyDefault() {
+    Listener l = build(DemoPolicies.everything(), "db").listener("inbound_5432").orElseThrow();
+    FilterChain chain = l.getFilterChains(0);
+    TcpProxy proxy = unpack(chain.getFilters(chain.getFiltersCount() - 1).getTypedConfig(), TcpProxy.class);
+
+    assertThat(proxy.getMaxDownstreamConnectionDuration())
+        .isEqualTo(com.google.protobuf.Duration.newBuilder().setSeconds(15 * 60).build());
+  }
+
+  /**
    * Every connection is a full handshake: the client chain is verified against the bundle of the
    * moment and Envoy marks the peer certificate validated, which the RBAC principals need
    * (resumed sessions evaluate mtls_authenticated as false, envoy#42668; docs/policy.md).
@@ -164,7 +188,11 @@ class DemoResourcesTest {
     assertThat(chain.getFiltersList()).hasSize(1);
     assertThat(chain.getFilters(0).getName()).isEqualTo("envoy.filters.network.tcp_proxy");
     assertThat(unpack(chain.getFilters(0).getTypedConfig(), TcpProxy.class))
-        .isEqualTo(TcpProxy.newBuilder().setStatPrefix("outbound_backend").setCluster("outbound_backend").build());
+        .isEqualTo(TcpProxy.newBuilder()
+            .setStatPrefix("outbound_backend")
+            .setCluster("outbound_backend")
+            .setMaxDownstreamConnectionDuration(com.google.protobuf.Duration.newBuilder().setSeconds(30 + 15))
+            .build());
   }
 
   @Test
