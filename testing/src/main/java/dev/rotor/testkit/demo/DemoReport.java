@@ -1,5 +1,6 @@
 package dev.rotor.testkit.demo;
 
+import dev.rotor.testkit.clients.KeepAliveClient;
 import dev.rotor.testkit.demo.RotationWatch.Source;
 import dev.rotor.testkit.drill.DrillChart;
 import dev.rotor.testkit.drill.DrillChart.Mark;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -39,15 +41,24 @@ public final class DemoReport {
       Mark.line(expired(LegacyClient.MTLS), new Color(0x80, 0x10, 0x10), LegacyClient.MTLS + " certificate expires"),
       Mark.line(expired(LegacyClient.DATABASE), new Color(0x60, 0x40, 0x10), LegacyClient.DATABASE + " certificate expires"));
 
+  /**
+   * What the Envoys said about connection lifetimes at the end (see {@code DemoRun}): the bound,
+   * the longest frontend-to-backend TLS connection, the longest at the backend's listener, and how
+   * many the backend's listener closed for their age.
+   */
+  public record ConnectionAges(Duration maxConnectionDuration, Optional<Duration> longestUpstream,
+      Optional<Duration> longestAtBackendListener, long closedForAge) {}
+
   /** Where {@link #write} put the outputs. */
   public record Outputs(Path csv, Path png, Path summary) {}
 
   private final LocalDemoStack.Options stackOptions;
   private final Instant started;
   private final Instant ended;
+  private final ConnectionAges connectionAges;
   private final List<FrontendCalls.Call> calls;
-  private final List<LongLivedClient.Request> keepAliveRequests;
-  private final List<LongLivedClient.Connection> keepAliveConnections;
+  private final List<KeepAliveClient.Result> keepAliveRequests;
+  private final List<KeepAliveClient.Connection> keepAliveConnections;
   private final List<LegacyClient> legacy;
   private final List<RogueCaller.Attempt> rogue;
   private final RotationWatch watch;
@@ -55,13 +66,15 @@ public final class DemoReport {
   private final List<PushLog.Response> backendPushes;
   private Outputs outputs;
 
-  DemoReport(LocalDemoStack.Options stackOptions, Instant started, Instant ended, List<FrontendCalls.Call> calls,
-      List<LongLivedClient.Request> keepAliveRequests, List<LongLivedClient.Connection> keepAliveConnections,
+  DemoReport(LocalDemoStack.Options stackOptions, Instant started, Instant ended, ConnectionAges connectionAges,
+      List<FrontendCalls.Call> calls,
+      List<KeepAliveClient.Result> keepAliveRequests, List<KeepAliveClient.Connection> keepAliveConnections,
       List<LegacyClient> legacy, List<RogueCaller.Attempt> rogue, RotationWatch watch,
       List<PushLog.Response> frontendPushes, List<PushLog.Response> backendPushes) {
     this.stackOptions = stackOptions;
     this.started = started;
     this.ended = ended;
+    this.connectionAges = connectionAges;
     this.calls = List.copyOf(calls);
     this.keepAliveRequests = List.copyOf(keepAliveRequests);
     this.keepAliveConnections = List.copyOf(keepAliveConnections);
@@ -90,15 +103,19 @@ public final class DemoReport {
     return ended;
   }
 
+  public ConnectionAges connectionAges() {
+    return connectionAges;
+  }
+
   public List<FrontendCalls.Call> calls() {
     return calls;
   }
 
-  public List<LongLivedClient.Request> keepAliveRequests() {
+  public List<KeepAliveClient.Result> keepAliveRequests() {
     return keepAliveRequests;
   }
 
-  public List<LongLivedClient.Connection> keepAliveConnections() {
+  public List<KeepAliveClient.Connection> keepAliveConnections() {
     return keepAliveConnections;
   }
 
@@ -137,7 +154,7 @@ public final class DemoReport {
     calls.stream().filter(c -> !c.ok()).limit(10).forEach(c -> problems.add("frontend call at " + c.at()
         + " failed: status " + c.status() + " " + c.error()));
     keepAliveRequests.stream().filter(r -> !r.ok()).limit(10).forEach(r -> problems.add("keep-alive request at "
-        + r.started() + " failed: " + r.error()));
+        + r.started() + " failed: " + r.failure()));
     rogue.stream().filter(a -> !a.refused()).limit(10).forEach(a -> problems.add("rogue attempt at " + a.at()
         + " (" + a.kind() + ") not refused: " + a.answer()));
     if (calls.isEmpty()) {
@@ -158,8 +175,8 @@ public final class DemoReport {
       timeline.record(new DrillTimeline.Attempt(FRONTEND, since(c.at()), since(c.at()).plusMillis(Math.max(0,
           c.latencyMillis())), c.ok(), c.error()));
     }
-    for (LongLivedClient.Request r : keepAliveRequests) {
-      timeline.record(new DrillTimeline.Attempt(LongLivedClient.NAME, since(r.started()), since(r.ended()), r.ok(), r.error()));
+    for (KeepAliveClient.Result r : keepAliveRequests) {
+      timeline.record(new DrillTimeline.Attempt(LongLivedClient.NAME, since(r.started()), since(r.ended()), r.ok(), r.failure()));
     }
     for (LegacyClient client : legacy) {
       for (LegacyClient.Attempt a : client.attempts()) {
@@ -204,8 +221,13 @@ public final class DemoReport {
     out.append(String.format(Locale.ROOT, "%-12s %d requests: %d ok, %d failed, %d sent again after the server had"
         + " closed the idle connection; %d connections, longest seen open %s%n", LongLivedClient.NAME,
         keepAliveRequests.size(), keepAliveRequests.size() - keepAliveFailed, keepAliveFailed,
-        keepAliveRequests.stream().filter(LongLivedClient.Request::retried).count(), keepAliveConnections.size(),
+        keepAliveRequests.stream().filter(KeepAliveClient.Result::retried).count(), keepAliveConnections.size(),
         longestConnection()));
+    out.append(String.format(Locale.ROOT, "%-12s max duration %d s (SVID TTL %d s): longest TLS connection frontend"
+            + " Envoy -> backend Envoy %s, longest at the backend's listener %s (Envoy's *_cx_length_ms, largest);"
+            + " %d closed for their age%n", "connections", connectionAges.maxConnectionDuration().toSeconds(),
+        stackOptions.svidTtl().toSeconds(), seconds(connectionAges.longestUpstream()),
+        seconds(connectionAges.longestAtBackendListener()), connectionAges.closedForAge()));
     out.append(String.format(Locale.ROOT, "%-12s frontend %d, backend %d (database client files %d), database %d"
         + " (served by PostgreSQL %d)%n", "rotations", watch.rotations(Source.FRONTEND_ENVOY),
         watch.rotations(Source.BACKEND_ENVOY), watch.rotations(Source.BACKEND_DB_FILES),
@@ -233,8 +255,11 @@ public final class DemoReport {
   }
 
   private String longestConnection() {
-    return keepAliveConnections.stream().flatMap(c -> c.age().stream()).max(Duration::compareTo)
-        .map(d -> String.format(Locale.ROOT, "%.1f s", d.toMillis() / 1000.0)).orElse("(none closed)");
+    return seconds(keepAliveConnections.stream().map(KeepAliveClient.Connection::age).max(Duration::compareTo));
+  }
+
+  private static String seconds(Optional<Duration> d) {
+    return d.map(x -> String.format(Locale.ROOT, "%.1f s", x.toMillis() / 1000.0)).orElse("(none)");
   }
 
   private double seconds(Instant at) {

@@ -6,7 +6,10 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.rotor.testkit.demo.RotationWatch.CaRotation;
 import dev.rotor.testkit.demo.RotationWatch.Sighting;
+import dev.rotor.testkit.envoy.EnvoyAdmin;
 import dev.rotor.testkit.rotor.PushLog;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -122,13 +125,41 @@ public final class DemoRun implements AutoCloseable {
   public DemoReport finish() {
     Instant ended = Instant.now();
     close();
-    DemoReport report = new DemoReport(stack.options(), started, ended,
+    DemoReport report = new DemoReport(stack.options(), started, ended, connectionAges(),
         FrontendCalls.read(stack.frontendLog()).stream().filter(c -> !c.at().isBefore(started)).toList(),
-        keepAlive.requests(), keepAlive.connections(),
+        keepAlive.requests(), keepAlive.closedConnections(),
         legacyClients(), rogue.attempts(), watch,
         PushLog.responses(stack.frontendRotor().stdoutLines()), PushLog.responses(stack.backendRotor().stdoutLines()));
     report.write(options.outDir(), options.timelineInterval());
     return report;
+  }
+
+  /**
+   * What the Envoys say about connection lifetimes: the longest TLS connection from the frontend's
+   * Envoy to the backend's (its cluster's {@code upstream_cx_length_ms}) and the longest at the
+   * backend's listener ({@code downstream_cx_length_ms}), as of Envoy's last stats flush, and how
+   * many connections the backend's listener closed for their age.
+   */
+  private DemoReport.ConnectionAges connectionAges() {
+    Duration bound = LocalDemoStack.maxConnectionDuration(stack.options().svidTtl());
+    int port = stack.backendPort();
+    try {
+      EnvoyAdmin frontend = stack.frontendEnvoy().admin();
+      EnvoyAdmin backend = stack.backendEnvoy().admin();
+      return new DemoReport.ConnectionAges(bound,
+          frontend.histogramQuantile("cluster.outbound_backend.upstream_cx_length_ms", 100).map(DemoRun::millis),
+          backend.histogramQuantile("listener.0.0.0.0_" + port + ".downstream_cx_length_ms", 100).map(DemoRun::millis),
+          backend.stat("http.inbound_" + port + ".downstream_cx_max_duration_reached"));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the Envoys' connection statistics", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while reading the Envoys' statistics", e);
+    }
+  }
+
+  private static Duration millis(double ms) {
+    return Duration.ofMillis(Math.round(ms));
   }
 
   // ---- lines as things happen

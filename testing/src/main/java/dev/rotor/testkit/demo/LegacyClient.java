@@ -19,9 +19,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A program that loads its certificate once, at start, and keeps using it: the problem Rotor
@@ -56,18 +53,13 @@ public final class LegacyClient implements AutoCloseable {
   private final String name;
   private final Instant notAfter;
   private final Action action;
-  private final ScheduledExecutorService thread;
+  private Periodic thread;
   private final List<Attempt> attempts = new ArrayList<>();
 
   private LegacyClient(String name, Instant notAfter, Action action) {
     this.name = name;
     this.notAfter = notAfter;
     this.action = action;
-    this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    });
   }
 
   /** Fetches the frontend's SVID once, then calls the backend's listener with it every {@code period}. */
@@ -107,7 +99,7 @@ public final class LegacyClient implements AutoCloseable {
   }
 
   private LegacyClient start(Duration period) {
-    thread.scheduleWithFixedDelay(this::attemptOnce, 0, period.toMillis(), TimeUnit.MILLISECONDS);
+    thread = Periodic.start(name, period, this::attemptOnce);
     return this;
   }
 
@@ -140,11 +132,8 @@ public final class LegacyClient implements AutoCloseable {
 
   @Override
   public void close() {
-    thread.shutdownNow();
-    try {
-      thread.awaitTermination(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (thread != null) {
+      thread.close();
     }
   }
 

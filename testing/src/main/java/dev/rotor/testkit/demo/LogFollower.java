@@ -6,9 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -18,29 +15,24 @@ import java.util.function.Consumer;
 final class LogFollower implements AutoCloseable {
   private final Path file;
   private final Consumer<String> consumer;
-  private final ScheduledExecutorService thread;
+  private Periodic thread;
   private long position;
   private final StringBuilder partial = new StringBuilder();
 
-  private LogFollower(Path file, Consumer<String> consumer, String name) {
+  private LogFollower(Path file, Consumer<String> consumer) {
     this.file = file;
     this.consumer = consumer;
-    this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    });
   }
 
   /** Follows {@code file} from its current end. */
   static LogFollower fromEnd(Path file, Consumer<String> consumer, Duration period) {
-    LogFollower follower = new LogFollower(file, consumer, "follow-" + file.getFileName());
+    LogFollower follower = new LogFollower(file, consumer);
     try {
       follower.position = Files.exists(file) ? Files.size(file) : 0;
     } catch (IOException e) {
       follower.position = 0;
     }
-    follower.thread.scheduleWithFixedDelay(follower::readNew, 0, period.toMillis(), TimeUnit.MILLISECONDS);
+    follower.thread = Periodic.start("follow-" + file.getFileName(), period, follower::readNew);
     return follower;
   }
 
@@ -66,11 +58,8 @@ final class LogFollower implements AutoCloseable {
 
   @Override
   public void close() {
-    thread.shutdownNow();
-    try {
-      thread.awaitTermination(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (thread != null) {
+      thread.close();
     }
   }
 }

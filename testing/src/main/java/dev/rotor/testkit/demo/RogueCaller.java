@@ -19,9 +19,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -53,11 +50,7 @@ public final class RogueCaller implements AutoCloseable {
   private final LocalDemoStack stack;
   private final Path dir;
   private final Consumer<List<Attempt>> listener;
-  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "rogue-caller");
-    t.setDaemon(true);
-    return t;
-  });
+  private Periodic thread;
   private final List<Attempt> attempts = new ArrayList<>();
   private int round;
 
@@ -76,7 +69,7 @@ public final class RogueCaller implements AutoCloseable {
       throw new UncheckedIOException("cannot create the rogue's directory", e);
     }
     RogueCaller caller = new RogueCaller(stack, dir, requireNonNull(listener, "listener"));
-    caller.thread.scheduleWithFixedDelay(caller::roundQuietly, 0, period.toMillis(), TimeUnit.MILLISECONDS);
+    caller.thread = Periodic.start("rogue-caller", period, caller::roundQuietly);
     return caller;
   }
 
@@ -157,11 +150,8 @@ public final class RogueCaller implements AutoCloseable {
 
   @Override
   public void close() {
-    thread.shutdownNow();
-    try {
-      thread.awaitTermination(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (thread != null) {
+      thread.close();
     }
   }
 }

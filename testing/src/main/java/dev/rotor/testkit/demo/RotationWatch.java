@@ -20,9 +20,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Watches, four times a second, which certificate each place of the stack holds, and records every
@@ -85,11 +82,7 @@ public final class RotationWatch implements AutoCloseable {
 
   private final LocalDemoStack stack;
   private final Listener listener;
-  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "rotation-watch");
-    t.setDaemon(true);
-    return t;
-  });
+  private Periodic thread;
   private final Map<Source, List<Sighting>> sightings = new EnumMap<>(Source.class);
   private final Map<Source, Set<String>> inCerts = new EnumMap<>(Source.class);
   private final List<String> caKeys = new ArrayList<>();
@@ -108,7 +101,7 @@ public final class RotationWatch implements AutoCloseable {
 
   public static RotationWatch start(LocalDemoStack stack, Listener listener) {
     RotationWatch watch = new RotationWatch(requireNonNull(stack, "stack"), requireNonNull(listener, "listener"));
-    watch.thread.scheduleWithFixedDelay(watch::tick, 0, PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+    watch.thread = Periodic.start("rotation-watch", PERIOD, watch::tick);
     return watch;
   }
 
@@ -211,11 +204,8 @@ public final class RotationWatch implements AutoCloseable {
 
   @Override
   public void close() {
-    thread.shutdownNow();
-    try {
-      thread.awaitTermination(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (thread != null) {
+      thread.close();
     }
   }
 }

@@ -247,6 +247,41 @@ public final class EnvoyAdmin {
     return stats(java.util.regex.Pattern.quote(suffix) + "$").values().stream().mapToLong(Long::longValue).sum();
   }
 
+  /**
+   * The cumulative value of quantile {@code quantile} (one of Envoy's supported quantiles, e.g. 100
+   * for the largest) of histogram {@code name}, e.g. {@code cluster.x.upstream_cx_length_ms}; empty
+   * while it has no samples. Envoy merges histograms at its stats flush (every 5 s by default), so
+   * samples of the last few seconds may not be in it yet.
+   */
+  public Optional<Double> histogramQuantile(String name, double quantile) throws IOException, InterruptedException {
+    String path = "/stats?format=json&filter=" + URLEncoder.encode("^" + java.util.regex.Pattern.quote(name) + "$",
+        StandardCharsets.UTF_8);
+    for (JsonElement stat : JsonParser.parseString(get(path)).getAsJsonObject().getAsJsonArray("stats")) {
+      JsonObject histograms = stat.getAsJsonObject().getAsJsonObject("histograms");
+      if (histograms == null) {
+        continue;
+      }
+      JsonArray supported = histograms.getAsJsonArray("supported_quantiles");
+      int index = -1;
+      for (int i = 0; i < supported.size(); i++) {
+        if (supported.get(i).getAsDouble() == quantile) {
+          index = i;
+        }
+      }
+      if (index < 0) {
+        throw new IOException("Envoy computes no quantile " + quantile + " (it has " + supported + ")");
+      }
+      for (JsonElement computed : histograms.getAsJsonArray("computed_quantiles")) {
+        JsonObject h = computed.getAsJsonObject();
+        if (h.get("name").getAsString().equals(name)) {
+          JsonElement value = h.getAsJsonArray("values").get(index).getAsJsonObject().get("cumulative");
+          return value == null || value.isJsonNull() ? Optional.empty() : Optional.of(value.getAsDouble());
+        }
+      }
+    }
+    throw new IOException("Envoy has no histogram named \"" + name + "\"");
+  }
+
   /** Sets one logger's level, e.g. {@code rbac} {@code debug} ({@code POST /logging?rbac=debug}). */
   public void setLogLevel(String component, String level) throws IOException, InterruptedException {
     post("/logging?" + component + "=" + level);

@@ -8,6 +8,7 @@ import static dev.rotor.testkit.demo.RotationWatch.Source.FRONTEND_ENVOY;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.rotor.testkit.clients.KeepAliveClient;
 import dev.rotor.testkit.demo.ConfigAgreement;
 import dev.rotor.testkit.demo.DemoReport;
 import dev.rotor.testkit.demo.DemoRun;
@@ -45,12 +46,15 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * a certificate are refused, and two legacy clients that load their certificate once fail once it
  * expires. The run happens once, in set-up; each test checks one promise of it.
  *
- * <p>20 s SVIDs are the longest a 2 m CA issues in full (a sixth of it); SPIRE back-dates them by
- * 10 s and renews at half their life, so each identity rotates about every 5 s.
+ * <p>30 s SVIDs are the longest a 3 m CA issues in full (a sixth of it). SPIRE back-dates them by
+ * 10 s and its agent renews them once half their life has passed, checking every 5 s, so each
+ * identity rotates every 10 to 15 s and a certificate in use has at least 15 s left: more than the
+ * 10 s connection bound the policy gets here, plus a close. (With 20 s SVIDs a certificate in use
+ * had only 10.2 s left, and a connection closed at its 10 s bound outlived it by 0.1 s.)
  */
 class DemoEndToEndIT {
-  private static final Duration SVID_TTL = Duration.ofSeconds(20);
-  private static final Duration CA_TTL = Duration.ofMinutes(2);
+  private static final Duration SVID_TTL = Duration.ofSeconds(30);
+  private static final Duration CA_TTL = Duration.ofMinutes(3);
   private static final Duration CALL_INTERVAL = Duration.ofMillis(500);
   private static final int ROTATIONS = 5;
   /** Calls on the new CA's SVIDs before the run ends. */
@@ -62,6 +66,11 @@ class DemoEndToEndIT {
   /** What was pushed this shortly before the end may not have been polled yet (every 250 ms, handshakes every 1 s). */
   private static final Duration SETTLING = Duration.ofSeconds(3);
   private static final Path OUT = Path.of("target/demo-e2e").toAbsolutePath();
+  /**
+   * How much older than maxConnectionDuration a connection may be seen: the request in flight
+   * when it is due, and the client seeing an idle close only at its next request (every 500 ms).
+   */
+  private static final Duration CONNECTION_SLACK = Duration.ofSeconds(3);
 
   @RegisterExtension
   static final LogsOnFailure logs = new LogsOnFailure();
@@ -197,6 +206,61 @@ class DemoEndToEndIT {
         .collect(Collectors.toMap(Sighting::serialHex, Sighting::firstSeen, (a, b) -> a)));
     assertThat(written).as("server certificates Rotor wrote for PostgreSQL").hasSizeGreaterThanOrEqualTo(ROTATIONS);
     assertThat(serials(DATABASE_SERVED)).as("certificates PostgreSQL presented to new handshakes").containsAll(written);
+  }
+
+  // ---- connection lifetime
+
+  /**
+   * The keep-alive client's connections (each one TLS connection from the frontend's Envoy to the
+   * backend's) end before either certificate they were made with expires: the backend's listener
+   * closes them at the policy's maxConnectionDuration, gracefully, and no request fails. The
+   * certificate a connection was made with is the one each Envoy held when it opened; where a
+   * rotation falls within a second of the opening, the older, earlier-expiring one is taken.
+   */
+  @Test
+  void noConnectionOutlivesTheCertificatesItWasMadeWith() {
+    Duration bound = LocalDemoStack.maxConnectionDuration(SVID_TTL);
+    List<KeepAliveClient.Connection> closed = report.keepAliveConnections();
+    assertThat(closed).as("keep-alive connections the backend's listener closed").hasSizeGreaterThanOrEqualTo(3);
+    assertThat(report.keepAliveRequests().stream().filter(r -> !r.ok()).toList()).as("failed requests").isEmpty();
+    for (KeepAliveClient.Connection c : closed) {
+      Instant expiry = earliestExpiryAround(FRONTEND_ENVOY, c.opened()).isBefore(earliestExpiryAround(BACKEND_ENVOY,
+          c.opened())) ? earliestExpiryAround(FRONTEND_ENVOY, c.opened()) : earliestExpiryAround(BACKEND_ENVOY, c.opened());
+      assertThat(c.closed()).as("end of the connection opened at %s (%d requests)", c.opened(), c.requests())
+          .isBefore(expiry);
+      assertThat(c.age()).as("age of the connection opened at %s", c.opened())
+          .isLessThanOrEqualTo(bound.plus(CONNECTION_SLACK));
+    }
+    DemoReport.ConnectionAges ages = report.connectionAges();
+    System.out.printf("connection lifetime: maxConnectionDuration %s, SVID TTL %s; keep-alive connections lived %s ms;"
+            + " Envoy: longest frontend->backend TLS connection %s, longest at the backend's listener %s,"
+            + " %d closed for their age%n", bound, SVID_TTL, closed.stream().map(c -> c.age().toMillis()).toList(),
+        ages.longestUpstream(), ages.longestAtBackendListener(), ages.closedForAge());
+    assertThat(ages.closedForAge()).as("connections the backend's listener closed for their age")
+        .isGreaterThanOrEqualTo(closed.size());
+    assertThat(ages.longestUpstream()).as("longest frontend->backend TLS connection (every one, not only the"
+        + " keep-alive client's)").hasValueSatisfying(d -> assertThat(d).isLessThanOrEqualTo(bound.plus(CONNECTION_SLACK)));
+    assertThat(bound).as("the bound, against half the SVID TTL (the least a certificate in use has left)")
+        .isLessThanOrEqualTo(SVID_TTL.dividedBy(2));
+  }
+
+  /**
+   * The earliest expiry among the certificates {@code source} held within a second of {@code at}:
+   * the watch sees a rotation up to 250 ms late, so the older one counts too.
+   */
+  private static Instant earliestExpiryAround(Source source, Instant at) {
+    List<Sighting> seen = report.watch().sightings(source);
+    Instant expiry = null;
+    for (int i = 0; i < seen.size(); i++) {
+      Instant from = seen.get(i).firstSeen();
+      Instant to = i + 1 < seen.size() ? seen.get(i + 1).firstSeen() : Instant.MAX;
+      if (from.isBefore(at.plusSeconds(1)) && to.isAfter(at.minusSeconds(1))
+          && (expiry == null || seen.get(i).notAfter().isBefore(expiry))) {
+        expiry = seen.get(i).notAfter();
+      }
+    }
+    assertThat(expiry).as("a certificate %s held at %s", source.where(), at).isNotNull();
+    return expiry;
   }
 
   // ---- who is refused

@@ -6,6 +6,7 @@ import dev.rotor.it.envoy.ClientEnvoyBootstrap.ResumingServer;
 import dev.rotor.it.envoy.ClientEnvoyBootstrap.Route;
 import dev.rotor.testkit.Ports;
 import dev.rotor.testkit.TemplateFile;
+import dev.rotor.testkit.clients.KeepAliveClient;
 import dev.rotor.testkit.clients.PlainClient;
 import dev.rotor.testkit.clients.ResumingTlsClient.Call;
 import dev.rotor.testkit.clients.ResumingTlsClient;
