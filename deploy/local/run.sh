@@ -62,7 +62,9 @@ stale() {
   [[ -n "$(find pom.xml {testing,xds-api,sds-server,demo}/pom.xml {testing,xds-api,sds-server,demo}/src/main \
       -newer testing/target/classpath.txt -print -quit 2>/dev/null)" ]]
 }
-if stale; then
+# ROTOR_DEMO_PREBUILT=1: the jars were just built by the Maven run this script runs inside (the
+# test that runs this script, LocalDemoScriptIT), so do not start a second Maven on them.
+if [[ "${ROTOR_DEMO_PREBUILT:-}" != 1 ]] && stale; then
   echo "run.sh: building Rotor, the demo apps and the demo stack (mvn package, tests skipped)" >&2
   mvn -q -B -DskipTests -Drotor.fuzz.skip -pl testing,sds-server,demo -am package
   touch testing/target/classpath.txt
