@@ -148,7 +148,10 @@ public final class DemoReport {
     return outputs;
   }
 
-  /** What {@code --check} fails on: failed calls of either client, a rogue attempt not refused. */
+  /**
+   * What {@code --check} fails on: failed calls of either client, a rogue attempt not refused, a
+   * connection that outlived a certificate it was made with.
+   */
   public List<String> problems() {
     List<String> problems = new ArrayList<>();
     calls.stream().filter(c -> !c.ok()).limit(10).forEach(c -> problems.add("frontend call at " + c.at()
@@ -160,7 +163,44 @@ public final class DemoReport {
     if (calls.isEmpty()) {
       problems.add("the frontend made no call");
     }
+    problems.addAll(connectionsThatOutlivedTheirCertificates());
     return problems;
+  }
+
+  /**
+   * The keep-alive client's connections (each one TLS connection from the frontend's Envoy to the
+   * backend's) that were still open when a certificate they were made with expired: the one each
+   * Envoy held when the connection opened. Where a rotation falls within a second of the opening
+   * (the watch sees one up to 250 ms late), the older, earlier-expiring certificate is taken.
+   */
+  public List<String> connectionsThatOutlivedTheirCertificates() {
+    List<String> outlived = new ArrayList<>();
+    for (KeepAliveClient.Connection c : keepAliveConnections) {
+      for (Source envoy : List.of(Source.FRONTEND_ENVOY, Source.BACKEND_ENVOY)) {
+        Optional<Instant> expiry = earliestExpiryAround(envoy, c.opened());
+        if (expiry.isEmpty() || !c.closed().isBefore(expiry.get())) {
+          outlived.add("connection opened at " + c.opened() + ", closed at " + c.closed() + " (" + c.requests()
+              + " requests): the " + envoy.where() + "'s certificate then " + expiry.map(e -> "expired at " + e)
+              .orElse("is unknown"));
+        }
+      }
+    }
+    return outlived;
+  }
+
+  private Optional<Instant> earliestExpiryAround(Source source, Instant at) {
+    List<RotationWatch.Sighting> seen = watch.sightings(source);
+    Optional<Instant> expiry = Optional.empty();
+    for (int i = 0; i < seen.size(); i++) {
+      Instant from = seen.get(i).firstSeen();
+      Instant to = i + 1 < seen.size() ? seen.get(i + 1).firstSeen() : Instant.MAX;
+      Instant notAfter = seen.get(i).notAfter();
+      if (from.isBefore(at.plusSeconds(1)) && to.isAfter(at.minusSeconds(1))
+          && expiry.map(notAfter::isBefore).orElse(true)) {
+        expiry = Optional.of(notAfter);
+      }
+    }
+    return expiry;
   }
 
   // ---- timeline and summary
@@ -223,11 +263,13 @@ public final class DemoReport {
         keepAliveRequests.size(), keepAliveRequests.size() - keepAliveFailed, keepAliveFailed,
         keepAliveRequests.stream().filter(KeepAliveClient.Result::retried).count(), keepAliveConnections.size(),
         longestConnection()));
-    out.append(String.format(Locale.ROOT, "%-12s max duration %d s (SVID TTL %d s): longest TLS connection frontend"
-            + " Envoy -> backend Envoy %s, longest at the backend's listener %s (Envoy's *_cx_length_ms, largest);"
-            + " %d closed for their age%n", "connections", connectionAges.maxConnectionDuration().toSeconds(),
-        stackOptions.svidTtl().toSeconds(), seconds(connectionAges.longestUpstream()),
-        seconds(connectionAges.longestAtBackendListener()), connectionAges.closedForAge()));
+    out.append(String.format(Locale.ROOT, "%-12s max duration %d s (shortest SVID %d s): longest TLS connection"
+            + " frontend Envoy -> backend Envoy %s, longest at the backend's listener %s (Envoy's *_cx_length_ms,"
+            + " largest); %d closed for their age; keep-alive connections that outlived a certificate they were made"
+            + " with: %d%n", "connections", connectionAges.maxConnectionDuration().toSeconds(),
+        stackOptions.shortestSvid().toSeconds(), seconds(connectionAges.longestUpstream()),
+        seconds(connectionAges.longestAtBackendListener()), connectionAges.closedForAge(),
+        connectionsThatOutlivedTheirCertificates().size()));
     out.append(String.format(Locale.ROOT, "%-12s frontend %d, backend %d (database client files %d), database %d"
         + " (served by PostgreSQL %d)%n", "rotations", watch.rotations(Source.FRONTEND_ENVOY),
         watch.rotations(Source.BACKEND_ENVOY), watch.rotations(Source.BACKEND_DB_FILES),

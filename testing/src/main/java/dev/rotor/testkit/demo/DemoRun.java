@@ -141,7 +141,7 @@ public final class DemoRun implements AutoCloseable {
    * many connections the backend's listener closed for their age.
    */
   private DemoReport.ConnectionAges connectionAges() {
-    Duration bound = LocalDemoStack.maxConnectionDuration(stack.options().svidTtl());
+    Duration bound = stack.options().maxConnectionDuration();
     int port = stack.backendPort();
     try {
       EnvoyAdmin frontend = stack.frontendEnvoy().admin();

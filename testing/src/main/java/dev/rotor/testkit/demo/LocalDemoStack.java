@@ -70,7 +70,8 @@ public final class LocalDemoStack implements AutoCloseable {
   private static final Duration READY = Duration.ofSeconds(90);
   /**
    * SPIRE's agent renews an SVID once half its life (TTL plus the 10 s SPIRE back-dates it by) has
-   * passed, checking every 5 s: so a certificate in use has at least about half its TTL left.
+   * passed, checking every 5 s: so a certificate in use has at least about half its TTL left
+   * (measured with 20 s SVIDs: 10.2 s, which a connection closed at a 10 s bound outlived).
    */
   private static final Duration MIN_SVID_TTL = Duration.ofSeconds(30);
 
@@ -87,26 +88,34 @@ public final class LocalDemoStack implements AutoCloseable {
       requireNonNull(caTtl, "caTtl");
       requireNonNull(callInterval, "callInterval");
       requireNonNull(envoyVersion, "envoyVersion");
-      if (svidTtl.compareTo(MIN_SVID_TTL) < 0) {
-        throw new IllegalArgumentException("svidTtl: " + svidTtl + " (expected: >= " + MIN_SVID_TTL.toSeconds()
-            + "s: a certificate in use may have only half its TTL left, and the policy's shortest"
-            + " maxConnectionDuration, 10s, plus the few hundred milliseconds a close takes must fit in that)");
-      }
-      if (caTtl.compareTo(svidTtl.multipliedBy(2)) < 0) {
-        throw new IllegalArgumentException("caTtl: " + caTtl + " (expected: >= twice svidTtl " + svidTtl + ")");
+      if (svidTtl.compareTo(MIN_SVID_TTL) < 0 || caTtl.dividedBy(6).compareTo(MIN_SVID_TTL) < 0) {
+        throw new IllegalArgumentException("svidTtl " + svidTtl.toSeconds() + "s, caTtl " + caTtl.toSeconds()
+            + "s (expected: svidTtl >= "
+            + MIN_SVID_TTL.toSeconds() + "s and caTtl >= " + MIN_SVID_TTL.multipliedBy(6).toSeconds() + "s: a"
+            + " certificate in use may have only half its life left, and the policy's shortest"
+            + " maxConnectionDuration, 10s, plus the time a close takes must fit in that)");
       }
     }
-  }
 
-  /**
-   * The policy's {@code maxConnectionDuration} for these SVIDs: a quarter of their TTL, as the
-   * Kubernetes demo has it (30s for 2-minute SVIDs), and no less than the 10s the policy allows.
-   * Every connection is made with a certificate that has about half its TTL left, or more, and
-   * ends (at the bound plus the time a close takes) before that certificate expires.
-   */
-  public static Duration maxConnectionDuration(Duration svidTtl) {
-    Duration quarter = svidTtl.dividedBy(4);
-    return quarter.compareTo(Duration.ofSeconds(10)) < 0 ? Duration.ofSeconds(10) : Duration.ofSeconds(quarter.toSeconds());
+    /**
+     * The shortest life an SVID gets: its TTL, or a sixth of the CA's TTL when that is shorter,
+     * since SPIRE cuts SVIDs short at the CA's expiry and a new CA takes over at five sixths.
+     */
+    public Duration shortestSvid() {
+      Duration sixth = caTtl.dividedBy(6);
+      return sixth.compareTo(svidTtl) < 0 ? sixth : svidTtl;
+    }
+
+    /**
+     * The policy's {@code maxConnectionDuration} for these SVIDs: a quarter of the shortest SVID
+     * life, as the Kubernetes demo has it (30s for 2-minute SVIDs), and no less than the 10s the
+     * policy allows. A connection is made with a certificate that has about half its life left,
+     * or more, and ends (at the bound plus the time a close takes) before that certificate expires.
+     */
+    public Duration maxConnectionDuration() {
+      Duration quarter = Duration.ofSeconds(shortestSvid().dividedBy(4).toSeconds());
+      return quarter.compareTo(Duration.ofSeconds(10)) < 0 ? Duration.ofSeconds(10) : quarter;
+    }
   }
 
   private final Options options;
@@ -166,7 +175,7 @@ public final class LocalDemoStack implements AutoCloseable {
     appPort = Ports.free();
     frontendPort = Ports.free();
     policy = DemoPolicy.onOneMachine(backendPort, appPort, frontendPort, "127.0.0.1:" + backendPort,
-        maxConnectionDuration(options.svidTtl())).writeTo(dir.resolve("demo-policy.yaml"));
+        options.maxConnectionDuration()).writeTo(dir.resolve("demo-policy.yaml"));
     backendDbFiles = createDirectory(dir.resolve("db-tls"));
 
     step("PostgreSQL cluster (initdb), and a Rotor for the frontend and one for the backend", () -> {

@@ -41,9 +41,23 @@ class LocalDemoMainTest {
   }
 
   @Test
-  void theConnectionBound_isAQuarterOfTheSvidTtl_andNeverUnderTheTenSecondsThePolicyAllows() {
-    assertThat(LocalDemoStack.maxConnectionDuration(Duration.ofMinutes(2))).isEqualTo(Duration.ofSeconds(30));
-    assertThat(LocalDemoStack.maxConnectionDuration(Duration.ofSeconds(60))).isEqualTo(Duration.ofSeconds(15));
-    assertThat(LocalDemoStack.maxConnectionDuration(Duration.ofSeconds(30))).isEqualTo(Duration.ofSeconds(10));
+  void theConnectionBound_isAQuarterOfTheShortestSvid_andNeverUnderTheTenSecondsThePolicyAllows() {
+    assertThat(options(Duration.ofMinutes(2), Duration.ofHours(24)).maxConnectionDuration()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(options(Duration.ofSeconds(60), Duration.ofMinutes(6)).maxConnectionDuration())
+        .isEqualTo(Duration.ofSeconds(15));
+    // A 3-minute CA cuts SVIDs short to 30 s near its end.
+    assertThat(options(Duration.ofSeconds(60), Duration.ofMinutes(3)).shortestSvid()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(options(Duration.ofSeconds(60), Duration.ofMinutes(3)).maxConnectionDuration())
+        .isEqualTo(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void svidsThatLiveUnderThirtySeconds_areRefused_theBoundWouldNotFit() {
+    assertThatThrownBy(() -> options(Duration.ofSeconds(20), Duration.ofMinutes(3))).hasMessageContaining("svidTtl 20s");
+    assertThatThrownBy(() -> options(Duration.ofSeconds(60), Duration.ofMinutes(2))).hasMessageContaining("caTtl 120s");
+  }
+
+  private static LocalDemoStack.Options options(Duration svidTtl, Duration caTtl) {
+    return new LocalDemoStack.Options(svidTtl, caTtl, Duration.ofSeconds(1), "1.40.0");
   }
 }

@@ -212,25 +212,20 @@ class DemoEndToEndIT {
 
   /**
    * The keep-alive client's connections (each one TLS connection from the frontend's Envoy to the
-   * backend's) end before either certificate they were made with expires: the backend's listener
-   * closes them at the policy's maxConnectionDuration, gracefully, and no request fails. The
-   * certificate a connection was made with is the one each Envoy held when it opened; where a
-   * rotation falls within a second of the opening, the older, earlier-expiring one is taken.
+   * backend's) end before either certificate they were made with expires
+   * ({@link DemoReport#connectionsThatOutlivedTheirCertificates}): the backend's listener closes them
+   * at the policy's maxConnectionDuration, gracefully, and no request fails. Envoy's own
+   * connection-length histograms (every connection, not only the client's) stay within the bound.
    */
   @Test
   void noConnectionOutlivesTheCertificatesItWasMadeWith() {
-    Duration bound = LocalDemoStack.maxConnectionDuration(SVID_TTL);
+    Duration bound = stack.options().maxConnectionDuration();
     List<KeepAliveClient.Connection> closed = report.keepAliveConnections();
     assertThat(closed).as("keep-alive connections the backend's listener closed").hasSizeGreaterThanOrEqualTo(3);
     assertThat(report.keepAliveRequests().stream().filter(r -> !r.ok()).toList()).as("failed requests").isEmpty();
-    for (KeepAliveClient.Connection c : closed) {
-      Instant expiry = earliestExpiryAround(FRONTEND_ENVOY, c.opened()).isBefore(earliestExpiryAround(BACKEND_ENVOY,
-          c.opened())) ? earliestExpiryAround(FRONTEND_ENVOY, c.opened()) : earliestExpiryAround(BACKEND_ENVOY, c.opened());
-      assertThat(c.closed()).as("end of the connection opened at %s (%d requests)", c.opened(), c.requests())
-          .isBefore(expiry);
-      assertThat(c.age()).as("age of the connection opened at %s", c.opened())
-          .isLessThanOrEqualTo(bound.plus(CONNECTION_SLACK));
-    }
+    assertThat(report.connectionsThatOutlivedTheirCertificates()).isEmpty();
+    assertThat(closed).allSatisfy(c -> assertThat(c.age()).as("age of the connection opened at %s", c.opened())
+        .isLessThanOrEqualTo(bound.plus(CONNECTION_SLACK)));
     DemoReport.ConnectionAges ages = report.connectionAges();
     System.out.printf("connection lifetime: maxConnectionDuration %s, SVID TTL %s; keep-alive connections lived %s ms;"
             + " Envoy: longest frontend->backend TLS connection %s, longest at the backend's listener %s,"
@@ -238,29 +233,8 @@ class DemoEndToEndIT {
         ages.longestUpstream(), ages.longestAtBackendListener(), ages.closedForAge());
     assertThat(ages.closedForAge()).as("connections the backend's listener closed for their age")
         .isGreaterThanOrEqualTo(closed.size());
-    assertThat(ages.longestUpstream()).as("longest frontend->backend TLS connection (every one, not only the"
-        + " keep-alive client's)").hasValueSatisfying(d -> assertThat(d).isLessThanOrEqualTo(bound.plus(CONNECTION_SLACK)));
-    assertThat(bound).as("the bound, against half the SVID TTL (the least a certificate in use has left)")
-        .isLessThanOrEqualTo(SVID_TTL.dividedBy(2));
-  }
-
-  /**
-   * The earliest expiry among the certificates {@code source} held within a second of {@code at}:
-   * the watch sees a rotation up to 250 ms late, so the older one counts too.
-   */
-  private static Instant earliestExpiryAround(Source source, Instant at) {
-    List<Sighting> seen = report.watch().sightings(source);
-    Instant expiry = null;
-    for (int i = 0; i < seen.size(); i++) {
-      Instant from = seen.get(i).firstSeen();
-      Instant to = i + 1 < seen.size() ? seen.get(i + 1).firstSeen() : Instant.MAX;
-      if (from.isBefore(at.plusSeconds(1)) && to.isAfter(at.minusSeconds(1))
-          && (expiry == null || seen.get(i).notAfter().isBefore(expiry))) {
-        expiry = seen.get(i).notAfter();
-      }
-    }
-    assertThat(expiry).as("a certificate %s held at %s", source.where(), at).isNotNull();
-    return expiry;
+    assertThat(ages.longestUpstream()).as("longest frontend->backend TLS connection")
+        .hasValueSatisfying(d -> assertThat(d).isLessThanOrEqualTo(bound.plus(CONNECTION_SLACK)));
   }
 
   // ---- who is refused
