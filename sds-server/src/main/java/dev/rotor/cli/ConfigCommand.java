@@ -36,8 +36,9 @@ import picocli.CommandLine.Spec;
 final class ConfigCommand {
 
   @Command(name = "dump", mixinStandardHelpOptions = true, sortOptions = false,
-      description = {"Print, as YAML, the listeners and clusters an Envoy with this node id gets from the policy.",
-          "Secrets appear only by name (the SDS secrets they reference); no key material is involved."})
+      description = {"Print the listeners and clusters an Envoy gets from the policy, as YAML.", "",
+          "For the Envoy with this node id. Secrets appear only by name (the SDS secrets they reference); no"
+              + " key material is involved."})
   static final class Dump implements Callable<Integer> {
     @Spec CommandSpec spec;
 

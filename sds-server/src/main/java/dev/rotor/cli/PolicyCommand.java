@@ -21,12 +21,14 @@ import picocli.CommandLine.Spec;
 
 /** {@code rotor policy check|explain}: work with a SPIFFE-ID authorization policy offline. */
 @Command(name = "policy", mixinStandardHelpOptions = true,
-    description = "Check a policy file, or explain what it decides for one request. Schema: docs/policy.md.",
+    description = {"Check a policy file, or explain what it decides for one request.", "",
+        "The policy's schema and semantics: docs/policy.md."},
     subcommands = {PolicyCommand.Check.class, PolicyCommand.Explain.class})
 final class PolicyCommand {
 
   @Command(name = "check", mixinStandardHelpOptions = true,
-      description = {"Validate a policy file and print every error (file:line: field path: message).",
+      description = {"Validate a policy file and print every error.", "",
+          "Each error is one line: file:line: field path: message.", "",
           "Exit status: 0 valid, 1 invalid, 2 unreadable."})
   static final class Check implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -57,8 +59,9 @@ final class PolicyCommand {
   }
 
   @Command(name = "explain", mixinStandardHelpOptions = true, sortOptions = false,
-      description = {"Say whether a request from a SPIFFE ID to a workload is allowed, and which rule decided.",
-          "Deny rules are evaluated before allow rules; with allow rules present, anything unmatched is denied.",
+      description = {"Say whether a request is allowed, and which rule decided.", "",
+          "The request: from a SPIFFE ID to a workload of the policy. Deny rules are evaluated before allow"
+              + " rules; with allow rules present, anything unmatched is denied.", "",
           "Exit status: 0 allowed, 1 denied, 2 bad input."})
   static final class Explain implements Callable<Integer> {
     @Spec CommandSpec spec;

@@ -1,6 +1,8 @@
 package dev.rotor.cli;
 
 import dev.rotor.text.EchoedText;
+import java.util.List;
+import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -11,8 +13,11 @@ import picocli.CommandLine.Command;
     versionProvider = RotorMain.Version.class,
     description = {
         "Rotor: a SPIFFE-native control plane for Envoy sidecars.",
-        "Takes X.509-SVIDs and trust bundles from the SPIRE Workload API (or an embedded development CA)",
-        "and serves them to Envoy over SDS, rotating with no downtime."
+        "",
+        "Takes X.509-SVIDs and trust bundles from the SPIRE Workload API (or an embedded development CA) and"
+            + " serves them to Envoy over SDS, rotating with no downtime; writes them to files for programs not"
+            + " behind Envoy.",
+        ""
     },
     subcommands = {ServeCommand.class, StatusCommand.class, WriteCertsCommand.class, PolicyCommand.class, ConfigCommand.class,
         CommandLine.HelpCommand.class})
@@ -38,27 +43,65 @@ public final class RotorMain {
     cl.setErr(err);
     cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
       if (ex instanceof UsageException) {
-        cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + echoed(ex.getMessage()));
+        cmd.getErr().println(qualifiedName(cmd) + ": " + echoed(ex.getMessage()));
         return 2;
       }
       if (ex instanceof StatusCommand.BadAnswer) {
-        cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + echoed(ex.getMessage()));
+        cmd.getErr().println(qualifiedName(cmd) + ": " + echoed(ex.getMessage()));
         return 1;
       }
       throw ex;
     });
     cl.setParameterExceptionHandler((ex, a) -> {
       CommandLine cmd = ex.getCommandLine();
-      cmd.getErr().println("rotor " + cmd.getCommandName() + ": " + echoed(ex.getMessage())
-          + " (see: rotor " + cmd.getCommandName() + " --help)");
+      cmd.getErr().println(qualifiedName(cmd) + ": " + echoed(ex.getMessage())
+          + " (see: " + qualifiedName(cmd) + " --help)");
       return 2;
     });
     try {
+      Optional<String> unknown = unknownCommand(cl, args);
+      if (unknown.isPresent()) {
+        err.println(unknown.get());
+        return 2;
+      }
       return cl.execute(args);
     } finally {
       out.flush();
       err.flush();
     }
+  }
+
+  /**
+   * The error for a word where a subcommand belongs that names none ({@code rotor bogus --help}):
+   * picocli would print the parent's help for {@code --help} and exit 0. One line with picocli's
+   * suggestions ({@link CommandLine.UnmatchedArgumentException#getSuggestions()}), exit status 2.
+   */
+  static Optional<String> unknownCommand(CommandLine root, String... args) {
+    CommandLine cl = root;
+    for (String arg : args) {
+      if (arg.equals("--")) {
+        return Optional.empty();
+      }
+      if (cl.getSubcommands().containsKey(arg)) {
+        cl = cl.getSubcommands().get(arg);
+        continue;
+      }
+      if (cl.getSubcommands().isEmpty() || !cl.getCommandSpec().positionalParameters().isEmpty()) {
+        return Optional.empty(); // the rest is this command's to parse
+      }
+      if (arg.startsWith("-")) {
+        continue; // -h, -V: the commands with subcommands take no option with a value
+      }
+      String name = qualifiedName(cl);
+      List<String> suggestions = new CommandLine.UnmatchedArgumentException(cl, List.of(arg)).getSuggestions();
+      String hint = suggestions.isEmpty() ? "" : " (did you mean " + suggestions.get(0) + "?)";
+      return Optional.of(name + ": unknown command \"" + echoed(arg) + "\"" + hint + " (see: " + name + " --help)");
+    }
+    return Optional.empty();
+  }
+
+  private static String qualifiedName(CommandLine cl) {
+    return cl.getParent() == null ? cl.getCommandName() : qualifiedName(cl.getParent()) + " " + cl.getCommandName();
   }
 
   /**

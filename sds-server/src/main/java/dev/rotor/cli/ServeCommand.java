@@ -18,18 +18,19 @@ import picocli.CommandLine.Option;
     name = "serve",
     mixinStandardHelpOptions = true,
     sortOptions = false,
-    usageHelpAutoWidth = true,
     description = {
-        "Serve SVIDs and trust bundles to Envoy over SDS v3 (StreamSecrets, DeltaSecrets, FetchSecrets), and with",
-        "--policy also listeners, clusters and RBAC generated from a SPIFFE-ID policy over ADS (and LDS/CDS).",
+        "Serve SVIDs and trust bundles to Envoy over SDS, and listeners and RBAC from a policy.",
         "",
-        "Identities come from a SPIRE agent (--workload-api, or $SPIFFE_ENDPOINT_SOCKET) or, for laptops",
-        "and tests, from an embedded development CA (--dev). Every identity passes a gate (valid now, key",
-        "matches, expected trust domain and IDs, chain verifies) before anything is served; the last good",
-        "one stays in force meanwhile, and an expired certificate is never served.",
+        "SDS v3: StreamSecrets, DeltaSecrets and FetchSecrets. With --policy also listeners, clusters and RBAC"
+            + " generated from a SPIFFE-ID policy, over ADS (and LDS/CDS).",
         "",
-        "Secret names are those of SPIRE's agent: default, ROOTCA, ALL, spiffe://<trust-domain>, and each",
-        "SVID's SPIFFE ID, so an Envoy bootstrap written for the SPIRE agent works unchanged.",
+        "Identities come from a SPIRE agent (--workload-api, or $SPIFFE_ENDPOINT_SOCKET) or, for laptops and"
+            + " tests, from an embedded development CA (--dev). Every identity passes a gate (valid now, key"
+            + " matches, expected trust domain and IDs, chain verifies) before anything is served; the last good"
+            + " one stays in force meanwhile, and an expired certificate is never served.",
+        "",
+        "Secret names are those of SPIRE's agent, so an Envoy bootstrap written for it works unchanged.",
+        "Names: default, ROOTCA, ALL, spiffe://<trust-domain> for each trust domain, each SVID's SPIFFE ID.",
         ""
     },
     footer = {
@@ -39,8 +40,9 @@ import picocli.CommandLine.Option;
         "  rotor serve --workload-api unix:///run/spire/agent/api.sock --allowed-uid 101",
         "  rotor status                                        # one row per connected Envoy",
         "",
-        "Exit status: 0 after a clean shutdown (SIGTERM, SIGINT or SIGHUP, at any point after start; the policy file",
-        "is watched, so there is no reload signal), 2 on bad input, 1 on a failure at run time."
+        "Exit status: 0 after a clean shutdown (SIGTERM, SIGINT or SIGHUP, at any point after start; the"
+            + " policy file is watched, so there is no reload signal), 2 on bad input, 1 on a failure at run"
+            + " time."
     })
 public final class ServeCommand implements Callable<Integer> {
 
@@ -60,7 +62,8 @@ public final class ServeCommand implements Callable<Integer> {
   String trustDomain;
 
   @Option(names = "--spiffe-id", paramLabel = "ID",
-      description = "--dev: SPIFFE ID to issue (repeatable; the first is `default`). Default: spiffe://<td>/workload.")
+      description = {"--dev: SPIFFE ID to issue (repeatable; the first is `default`).",
+          "Default: spiffe://<td>/workload."})
   List<String> spiffeIds = new ArrayList<>();
 
   @Option(names = "--dns-name", paramLabel = "NAME",

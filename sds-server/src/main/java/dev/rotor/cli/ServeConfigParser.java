@@ -104,7 +104,7 @@ final class ServeConfigParser {
     between("--max-node-bytes", c.maxNodeBytes, 1024, 4 * 1024 * 1024);
     return new ServeConfig(dev, agent, c.workloadApiWait, policy, uds, tcp, naming, c.disableSpiffeCertValidation,
         Optional.ofNullable(c.policy).map(java.nio.file.Path::toAbsolutePath), c.policyPollInterval, admin,
-        helperConfig(c.helperConfig, env), new StreamLimits(c.maxStreams, c.maxNodeBytes));
+        helperConfig(c.helperConfig), new StreamLimits(c.maxStreams, c.maxNodeBytes));
   }
 
   private static AdminOptions adminOptions(ServeCommand c, Optional<DevCaOptions> dev) {
@@ -154,13 +154,15 @@ final class ServeConfigParser {
   }
 
   /** --helper-config: the file writer inside serve, validated like rotor write-certs' --config. */
-  private static Optional<dev.rotor.files.HelperConfig> helperConfig(Path file, Map<String, String> env) {
+  private static Optional<dev.rotor.files.HelperConfig> helperConfig(Path file) {
     if (file == null) {
       return Optional.empty();
     }
     dev.rotor.files.HelperConfig helper;
     try {
-      helper = dev.rotor.files.HelperConfigParser.parseFile(file, Map.of(), env);
+      // No environment: serve's files come from its own source, so the file writer's agent address
+      // (agent_address, SPIRE_AGENT_ADDRESS, SPIFFE_ENDPOINT_SOCKET) is never used nor checked here.
+      helper = dev.rotor.files.HelperConfigParser.parseFile(file, Map.of(), Map.of());
       dev.rotor.files.FileWriterService.requireNoJwt(helper, "rotor serve writes the X.509 files it serves; run"
           + " rotor write-certs for JWT files");
     } catch (dev.rotor.files.HelperConfigException e) {

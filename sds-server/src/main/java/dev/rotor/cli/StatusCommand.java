@@ -27,15 +27,19 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "status", mixinStandardHelpOptions = true, sortOptions = false,
     description = {
-        "Show every Envoy connected to a running Rotor: its node id, peer, the identity (SPIFFE ID) it runs and",
-        "when that certificate expires, and per type (SDS, LDS, CDS) whether it took the newest config:",
+        "Show every Envoy connected to a running Rotor, and whether it took the newest config.",
+        "",
+        "One row per Envoy: its node id, peer, the identity (SPIFFE ID) it runs and when that certificate"
+            + " expires, and per type (SDS, LDS, CDS) one of:",
         "  SYNCED    the newest response was ACKed",
         "  STALE     a response was sent and its ACK has not arrived",
-        "  NOT_SENT  nothing was sent, or a requested resource does not exist (yet)",
+        "  NOT_SENT  nothing was sent, or a requested resource is not served",
         "  NACKED    the Envoy rejected the newest response (the error follows)",
         "  -         the Envoy does not subscribe to this type",
+        "",
         "Reads GET <admin>/status; Rotor's admin endpoint is on loopback by default."},
-    footer = {"", "Exit status: 0 ok, 2 when Rotor cannot be reached or --admin is malformed, 1 on a bad answer."})
+    footer = {"", "Exit status: 0 ok, 2 when Rotor cannot be reached or --admin is malformed, 1 on a bad"
+        + " answer."})
 final class StatusCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -37,17 +37,19 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "write-certs",
     mixinStandardHelpOptions = true,
+    versionProvider = RotorMain.Version.class,
     sortOptions = false,
-    usageHelpAutoWidth = true,
     description = {
-        "Write the SVID (certificate chain), its key and the trust bundle to files for programs that read",
-        "certificates from disk (PostgreSQL, JDBC clients, ...), and keep them current: a drop-in for",
-        "spiffe-helper that reads its helper.conf unchanged. Certificate and key change together (one",
-        "atomic symlink swap), with the configured modes and owners from the first byte; renew_signal,",
-        "pid_file_name and reload_cmd tell the program only when the content really changed.",
+        "Write the SVID, its key and the trust bundle to files, and keep them current.",
         "",
-        "Every helper.conf key also has a flag (--cert-dir for cert_dir, ...); a flag overrides the file.",
-        "docs/file-writer.md lists every key.",
+        "For programs that read certificates from disk (PostgreSQL, JDBC clients, ...): a drop-in for"
+            + " spiffe-helper that reads its helper.conf and takes its command line unchanged (-config FILE,"
+            + " default ./helper.conf; -daemon-mode=false; -version). Certificate and key change together (one"
+            + " atomic symlink swap), with the configured modes and owners from the first byte; renew_signal,"
+            + " pid_file_name and reload_cmd tell the program only when the content really changed.",
+        "",
+        "Every helper.conf key also has a flag (--cert-dir for cert_dir, ...); a flag overrides the file."
+            + " docs/file-writer.md lists every key.",
         ""
     },
     footer = {
@@ -59,15 +61,35 @@ import picocli.CommandLine.Spec;
         "  rotor write-certs --dev --dns-name db.local --svid-ttl 1m --cert-dir /tmp/certs \\",
         "      --svid-file-name server.crt --svid-key-file-name server.key --svid-bundle-file-name root.crt",
         "",
-        "Exit status: 0 after SIGTERM (daemon) or once the files are written (one-shot); 2 on bad input;",
-        "1 when one-shot mode could not write within --timeout."
+        "Exit status: 0 after SIGTERM (daemon) or once the files are written (one-shot); 2 on bad input; 1"
+            + " when one-shot mode found no agent socket within --workload-api-wait or could not write within"
+            + " --timeout."
     })
 public final class WriteCertsCommand implements java.util.concurrent.Callable<Integer> {
 
+  /** spiffe-helper's default configuration file, in the working directory. */
+  static final String DEFAULT_CONFIG = "helper.conf";
+
   @Spec CommandSpec spec;
 
-  @Option(names = "--config", paramLabel = "FILE", description = "spiffe-helper's helper.conf (HCL).")
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "spiffe-helper's helper.conf (HCL). Default, as spiffe-helper: ./helper.conf when no"
+          + " setting is given as a flag.")
   Path config;
+
+  // spiffe-helper's own flags (Go's flag package: one dash), so its command line works unchanged.
+  // Hidden, not help options: picocli warns at every start about a second usageHelp option.
+  @Option(names = "-config", hidden = true)
+  Path goConfig;
+
+  @Option(names = "-daemon-mode", hidden = true, arity = "0..1", fallbackValue = "true", converter = GoBool.class)
+  Boolean goDaemonMode;
+
+  @Option(names = "-version", hidden = true)
+  boolean goVersion;
+
+  @Option(names = "-help", hidden = true)
+  boolean goHelp;
 
   // ---- identity source ----
   @Option(names = {"--agent-address", "--workload-api"}, paramLabel = "ADDRESS",
@@ -83,7 +105,7 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
   String trustDomain;
 
   @Option(names = "--spiffe-id", paramLabel = "ID",
-      description = "--dev: the SPIFFE ID to issue (default: spiffe://<td>/workload).")
+      description = {"--dev: the SPIFFE ID to issue.", "Default: spiffe://<td>/workload."})
   String spiffeId;
 
   @Option(names = "--dns-name", paramLabel = "NAME",
@@ -99,11 +121,17 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
   boolean oneShot;
 
   @Option(names = "--daemon-mode", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true",
-      description = "daemon_mode (default: true).")
+      converter = GoBool.class, description = "daemon_mode (default: true).")
   Boolean daemonMode;
 
+  @Option(names = "--workload-api-wait", paramLabel = "DURATION", converter = Durations.class, defaultValue = "5s",
+      description = "One-shot: how long to wait for a missing agent socket to appear (default: ${DEFAULT-VALUE};"
+          + " spiffe-helper does not wait). 0s fails at once.")
+  Duration workloadApiWait;
+
   @Option(names = "--timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "60s",
-      description = "One-shot: how long to wait for the agent socket and the first write (default: ${DEFAULT-VALUE}).")
+      description = "One-shot: how long to wait for the first write, the socket wait included"
+          + " (default: ${DEFAULT-VALUE}).")
   Duration timeout;
 
   // ---- files ----
@@ -215,6 +243,14 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
 
   @Override
   public Integer call() throws Exception {
+    if (goHelp) {
+      spec.commandLine().usage(spec.commandLine().getOut());
+      return 0;
+    }
+    if (goVersion) {
+      spec.commandLine().printVersionHelp(spec.commandLine().getOut());
+      return 0;
+    }
     WriteCertsRuntime.Options options = options(System.getenv(), Path.of(""));
     PrintWriter err = spec.commandLine().getErr();
     if (!options.helper().daemonMode()) {
@@ -229,20 +265,26 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
     return 0;
   }
 
-  /** Writes once: waits for the agent socket, then for the first write, both within --timeout. */
+  /**
+   * Writes once: waits up to --workload-api-wait for the agent socket, then for the first write, all
+   * within --timeout.
+   */
   private int oneShot(WriteCertsRuntime.Options options, PrintWriter err) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long start = System.nanoTime();
+    long deadline = start + timeout.toNanos();
     if (options.dev().isEmpty() && options.helper().agentAddress() instanceof WorkloadApiAddress.Unix unix) {
-      // spiffe-helper's one-shot gives up at once when the socket is absent; an init container
-      // often starts before the agent's socket is mounted.
+      // spiffe-helper's one-shot gives up at once when the socket is absent; a short wait covers an
+      // agent that is restarting or a socket mounted a moment after the container started.
+      Duration wait = workloadApiWait.compareTo(timeout) < 0 ? workloadApiWait : timeout;
+      long socketDeadline = start + wait.toNanos();
       while (!Files.exists(unix.path())) {
-        if (System.nanoTime() >= deadline) {
-          err.println("rotor write-certs: agent_address: no SPIRE agent socket at " + unix.path() + " after "
-              + Durations.format(timeout) + " (start the agent, mount its socket, fix agent_address, or raise"
-              + " --timeout)");
+        if (System.nanoTime() >= socketDeadline) {
+          err.println("rotor write-certs: " + options.helper().agentAddressSource() + ": no SPIRE agent socket at "
+              + unix.path() + (wait.isZero() ? "" : " after " + Durations.format(wait))
+              + " (start the agent, mount its socket, fix the address, or raise --workload-api-wait)");
           return 1;
         }
-        Thread.sleep(100);
+        Thread.sleep(50);
       }
     }
     try (WriteCertsRuntime rt = startRuntime(options)) {
@@ -283,10 +325,25 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
       throw UsageException.of("--dev", "cannot be combined with --agent-address (choose one identity source)");
     }
     Map<String, Flag> flags = flags();
+    if (config != null && goConfig != null) {
+      throw UsageException.of("-config", "given with --config too (give one)");
+    }
+    Path file = config != null ? config : goConfig;
+    if (file == null && flags.keySet().stream().allMatch("daemon_mode"::equals)) {
+      // spiffe-helper reads ./helper.conf unless -config says otherwise; so does a container that ran
+      // `spiffe-helper` or `spiffe-helper -daemon-mode=false` with only the binary changed.
+      file = Path.of(DEFAULT_CONFIG);
+      if (!Files.exists(workingDirectory.resolve(file))) {
+        throw UsageException.of("--config", "not given, and ./" + DEFAULT_CONFIG + " (spiffe-helper's default) does"
+            + " not exist in " + workingDirectory.toAbsolutePath() + " (give --config FILE, or the settings as flags:"
+            + " --cert-dir, --svid-file-name, ...; see rotor write-certs --help)");
+      }
+    }
     HelperConfig helper;
     try {
-      helper = config != null
-          ? HelperConfigParser.parse(readConfig(), config.toString(), flags, env, workingDirectory)
+      helper = file != null
+          ? HelperConfigParser.parse(readConfig(workingDirectory.resolve(file)), file.toString(), flags, env,
+              workingDirectory)
           : HelperConfigParser.fromFlags(flags, env, workingDirectory);
       if (dev) {
         FileWriterService.requireNoJwt(helper, "--dev: the development CA issues X.509-SVIDs only");
@@ -296,6 +353,10 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
     }
     if (timeout.isNegative() || timeout.compareTo(Duration.ofHours(1)) > 0) {
       throw UsageException.of("--timeout", Durations.format(timeout) + " (expected: between 0s and 1h)");
+    }
+    if (workloadApiWait.isNegative() || workloadApiWait.compareTo(Duration.ofHours(1)) > 0) {
+      throw UsageException.of("--workload-api-wait", Durations.format(workloadApiWait)
+          + " (expected: between 0s and 1h)");
     }
     Optional<TrustDomain> td = Optional.ofNullable(trustDomain).map(ServeConfigParser::trustDomain);
     Optional<DevCaOptions> devOptions = Optional.empty();
@@ -311,7 +372,7 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
     return new WriteCertsRuntime.Options(helper, devOptions, policy);
   }
 
-  private String readConfig() {
+  private static String readConfig(Path config) {
     try {
       return Files.readString(config);
     } catch (java.io.IOException e) {
@@ -370,10 +431,15 @@ public final class WriteCertsCommand implements java.util.concurrent.Callable<In
     put(f, "renew_signal", "--renew-signal", renewSignal);
     put(f, "reload_cmd", "--reload-cmd", reloadCmd);
     put(f, "reload_cmd_timeout", "--reload-cmd-timeout", reloadCmdTimeout);
+    if (daemonMode != null && goDaemonMode != null) {
+      throw UsageException.of("-daemon-mode", "given with --daemon-mode too (give one)");
+    }
+    Boolean daemonMode = this.daemonMode != null ? this.daemonMode : goDaemonMode;
     if (oneShot && Boolean.TRUE.equals(daemonMode)) {
       throw UsageException.of("--one-shot", "cannot be combined with --daemon-mode=true");
     }
-    put(f, "daemon_mode", oneShot ? "--one-shot" : "--daemon-mode", oneShot ? Boolean.FALSE : daemonMode);
+    put(f, "daemon_mode", oneShot ? "--one-shot" : this.daemonMode == null ? "-daemon-mode" : "--daemon-mode",
+        oneShot ? Boolean.FALSE : daemonMode);
     put(f, "health_checks.listener_enabled", "--health-checks", healthChecks);
     put(f, "health_checks.bind_address", "--health-bind-address", healthBindAddress);
     put(f, "health_checks.bind_port", "--health-bind-port", healthBindPort);

@@ -115,9 +115,29 @@ public final class FileWriterService implements ServedIdentityListener, AutoClos
             + " (" + e.getMessage() + "; choose another bind_port or bind_address)", e);
       }
       log.atInfo().addKeyValue("address", h.bindAddress()).addKeyValue("port", service.health.port())
-          .log("file writer health listener started");
+          .log(healthListenerStarted(h.bindAddress(), service.health.port()));
     }
     return service;
+  }
+
+  /**
+   * The start-up line of the health listener. On loopback (Rotor's default) it says so, and what a
+   * kubelet needs: a probe copied from a spiffe-helper setup, which listens on every interface,
+   * would otherwise fail with no hint why.
+   */
+  static String healthListenerStarted(String address, int port) {
+    boolean loopback;
+    try {
+      loopback = java.net.InetAddress.getByName(address).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      loopback = false;
+    }
+    String where = (address.contains(":") ? "[" + address + "]" : address) + ":" + port;
+    return loopback
+        ? "file writer health listener on " + where + ", loopback only (Rotor's default; spiffe-helper listens on"
+            + " every interface): a kubelet's HTTP probe cannot reach it; set health_checks { bind_address ="
+            + " \"0.0.0.0\" } for Kubernetes probes"
+        : "file writer health listener on " + where;
   }
 
   /** The health listener's port, when it runs. */

@@ -23,6 +23,9 @@ import java.util.Optional;
  * @param daemonMode false: write once and exit ({@code daemon_mode})
  * @param healthChecks the {@code /live} and {@code /ready} listener ({@code health_checks})
  * @param hint which SVID to write when the agent gives several ({@code hint}; empty: the first)
+ * @param agentAddressSource where {@code agentAddress} came from, for messages: the {@code
+ *     agent_address} key or flag, {@code SPIRE_AGENT_ADDRESS}, {@code SPIFFE_ENDPOINT_SOCKET}, or
+ *     the default
  */
 public record HelperConfig(
     WorkloadApiAddress agentAddress,
@@ -34,7 +37,8 @@ public record HelperConfig(
     Reload reload,
     boolean daemonMode,
     HealthChecks healthChecks,
-    String hint) {
+    String hint,
+    String agentAddressSource) {
 
   public HelperConfig {
     requireNonNull(agentAddress, "agentAddress");
@@ -46,12 +50,21 @@ public record HelperConfig(
     requireNonNull(reload, "reload");
     requireNonNull(healthChecks, "healthChecks");
     requireNonNull(hint, "hint");
+    requireNonNull(agentAddressSource, "agentAddressSource");
     if (!certDir.isAbsolute()) {
       throw new IllegalArgumentException("certDir: " + certDir + " (expected: an absolute path)");
     }
     if (x509.isEmpty() && jwtSvids.isEmpty() && jwtBundleFileName.isEmpty()) {
       throw new IllegalArgumentException("nothing to write (expected: X.509 files, JWT-SVIDs or a JWT bundle)");
     }
+  }
+
+  /** A configuration whose agent address was given as {@code agent_address}. */
+  public HelperConfig(WorkloadApiAddress agentAddress, Path certDir, Optional<X509Output> x509,
+      List<JwtSvidOutput> jwtSvids, Optional<String> jwtBundleFileName, FileSettings files, Reload reload,
+      boolean daemonMode, HealthChecks healthChecks, String hint) {
+    this(agentAddress, certDir, x509, jwtSvids, jwtBundleFileName, files, reload, daemonMode, healthChecks, hint,
+        "agent_address");
   }
 
   /**

@@ -96,11 +96,19 @@ public final class HelperConfigParser {
   /** Relative paths (cert_dir, pid_file_name, ...) resolve against it, as spiffe-helper's do. */
   private final Path workingDirectory;
   private boolean flagsOnly;
+  /** The process umask, applied to every configured mode as open(2) applies it for spiffe-helper. */
+  private int umask = Umask.ofThisProcess();
 
   private HelperConfigParser(String source, Map<String, String> env, Path workingDirectory) {
     this.source = source;
     this.env = env;
     this.workingDirectory = workingDirectory.toAbsolutePath();
+  }
+
+  /** As {@link #parse(String, String, Map, Map, Path)}, as if the process umask were {@code umask}. */
+  static HelperConfig parse(String text, String source, Map<String, Flag> flags, Map<String, String> env,
+      Path workingDirectory, int umask) {
+    return parse(text, source, flags, env, workingDirectory, Optional.of(umask));
   }
 
   /**
@@ -124,8 +132,14 @@ public final class HelperConfigParser {
    */
   public static HelperConfig parse(
       String text, String source, Map<String, Flag> flags, Map<String, String> env, Path workingDirectory) {
+    return parse(text, source, flags, env, workingDirectory, Optional.empty());
+  }
+
+  private static HelperConfig parse(String text, String source, Map<String, Flag> flags, Map<String, String> env,
+      Path workingDirectory, Optional<Integer> umask) {
     HelperConfigParser p = new HelperConfigParser(requireNonNull(source, "source"), requireNonNull(env, "env"),
         requireNonNull(workingDirectory, "workingDirectory"));
+    umask.ifPresent(u -> p.umask = u);
     ObjectValue body;
     try {
       body = HclReader.read(requireNonNull(text, "text"));
@@ -191,10 +205,10 @@ public final class HelperConfigParser {
     boolean daemonMode = bool("daemon_mode", true);
     Path certDir = certDir();
     FileSettings files = new FileSettings(
-        mode("cert_file_mode", DEFAULT_CERT_FILE_MODE),
-        mode("key_file_mode", DEFAULT_KEY_FILE_MODE),
-        mode("jwt_bundle_file_mode", DEFAULT_JWT_BUNDLE_FILE_MODE),
-        mode("jwt_svid_file_mode", DEFAULT_JWT_SVID_FILE_MODE),
+        fileMode("cert_file_mode", DEFAULT_CERT_FILE_MODE, Optional.empty()),
+        fileMode("key_file_mode", DEFAULT_KEY_FILE_MODE, Optional.of("the private key")),
+        fileMode("jwt_bundle_file_mode", DEFAULT_JWT_BUNDLE_FILE_MODE, Optional.empty()),
+        fileMode("jwt_svid_file_mode", DEFAULT_JWT_SVID_FILE_MODE, Optional.of("the JWT-SVID, a bearer token")),
         owner("cert_file_owner"),
         owner("key_file_owner"));
 
@@ -210,29 +224,51 @@ public final class HelperConfigParser {
     Reload reload = reload(daemonMode);
     HealthChecks health = healthChecks();
     String hint = string("hint").orElse("");
-    return new HelperConfig(agentAddress(), certDir, x509, jwtSvids, jwtBundle, files, reload, daemonMode, health,
-        hint);
+    Address agent = agentAddress();
+    return new HelperConfig(agent.address(), certDir, x509, jwtSvids, jwtBundle, files, reload, daemonMode, health,
+        hint, agent.source());
   }
 
-  private WorkloadApiAddress agentAddress() {
-    Optional<String> configured = string("agent_address");
+  /** {@code SPIRE_AGENT_ADDRESS}: spiffe-helper's older variable, read before SPIFFE_ENDPOINT_SOCKET. */
+  public static final String SPIRE_AGENT_ADDRESS = "SPIRE_AGENT_ADDRESS";
+
+  /** An agent address and where it came from (for messages). */
+  private record Address(WorkloadApiAddress address, String source) {}
+
+  /**
+   * spiffe-helper's order: {@code agent_address} (file or flag), else {@code SPIRE_AGENT_ADDRESS},
+   * else {@code SPIFFE_ENDPOINT_SOCKET}, else {@code /tmp/spire-agent/public/api.sock}. Both
+   * variables set to different addresses is an error, as in spiffe-helper (which refuses both set
+   * even when equal; Rotor accepts the same address twice).
+   */
+  private Address agentAddress() {
+    Optional<String> configured = string("agent_address").filter(v -> !v.isEmpty());
     String value;
     String label;
     if (configured.isPresent()) {
       value = configured.get();
       label = top.get("agent_address").label();
     } else {
-      String fromEnv = env.get(WorkloadApiAddress.ENV);
-      boolean useEnv = fromEnv != null && !fromEnv.isBlank();
-      value = useEnv ? fromEnv : DEFAULT_AGENT_ADDRESS;
-      label = useEnv ? WorkloadApiAddress.ENV : "agent_address (default)";
+      String spire = nonBlank(env.get(SPIRE_AGENT_ADDRESS));
+      String spiffe = nonBlank(env.get(WorkloadApiAddress.ENV));
+      if (spire != null && spiffe != null && !spire.equals(spiffe)) {
+        throw new HelperConfigException(SPIRE_AGENT_ADDRESS + " and " + WorkloadApiAddress.ENV + " name different"
+            + " agents (\"" + spire + "\", \"" + spiffe + "\"); unset one, or set agent_address (spiffe-helper"
+            + " refuses both too)");
+      }
+      value = spire != null ? spire : spiffe != null ? spiffe : DEFAULT_AGENT_ADDRESS;
+      label = spire != null ? SPIRE_AGENT_ADDRESS : spiffe != null ? WorkloadApiAddress.ENV : "agent_address (default)";
     }
     try {
-      return WorkloadApiAddress.parse(value);
+      return new Address(WorkloadApiAddress.parse(value), label);
     } catch (IllegalArgumentException e) {
       String msg = e.getMessage().replaceFirst("^" + Pattern.quote(WorkloadApiAddress.FLAG) + ": ", "");
       throw new HelperConfigException(label + ": " + msg);
     }
+  }
+
+  private static String nonBlank(String v) {
+    return v == null || v.isBlank() ? null : v;
   }
 
   private Path certDir() {
@@ -594,6 +630,30 @@ public final class HelperConfigParser {
 
   private int mode(String key, int dflt) {
     return setting(key).map(st -> st.octalMode(dflt)).orElse(dflt);
+  }
+
+  /**
+   * The mode a file really gets: the configured one less the umask, as spiffe-helper's files get it
+   * from open(2) (0666 becomes 0644 under umask 022), and never writable by group or others whatever
+   * the umask (a writable key or bundle could be replaced by another user). One WARN line at start
+   * when the configuration asks for group or other write, and when a secret would be readable by
+   * every user.
+   */
+  private int fileMode(String key, int dflt, Optional<String> secret) {
+    int configured = mode(key, dflt);
+    int mode = configured & ~umask;
+    String label = setting(key).map(Setting::label).orElse(key);
+    if ((mode & 0022) != 0) {
+      log.warn("{}: {} lets group or others write the files; Rotor never creates a file that group or others can"
+          + " write: they get {} (docs/file-writer.md, \"Modes and owners\")", label, FileSpec.octal(configured),
+          FileSpec.octal(mode & ~0022));
+      mode &= ~0022;
+    }
+    if (secret.isPresent() && (mode & 0007) != 0) {
+      log.warn("{}: {} lets every user on this machine read {}; use 0600, or 0640 with a group that only its"
+          + " readers are in (key_file_owner)", label, FileSpec.octal(mode), secret.get());
+    }
+    return mode;
   }
 
   private Optional<FileOwner> owner(String key) {

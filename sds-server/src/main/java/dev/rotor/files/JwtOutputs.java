@@ -2,9 +2,6 @@ package dev.rotor.files;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rotor.files.HelperConfig.JwtSvidOutput;
 import dev.rotor.source.workload.JwtWorkloadApiClient;
 import dev.rotor.source.workload.JwtWorkloadApiClient.FetchedJwtSvid;
@@ -20,7 +17,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * The JWT files, as spiffe-helper writes them: each {@code jwt_svids} entry's token (fetched for its
  * audiences, refreshed at half of its remaining lifetime plus a second, retried with backoff on
  * failure), and the JWT bundles as one JSON object {@code {"<trust domain>": "<base64 of the
- * JWKS>"}} whenever the agent sends new ones. Each file is written atomically with its mode from
+ * JWKS>"}} in spiffe-helper's bytes ({@link JwtBundleJson}) whenever the agent sends new ones. Each file is written atomically with its mode from
  * the first byte, and only when its content (or mode or owner) differs from what is in place.
  *
  * <p>The token is checked before it is written (a JWT for the requested audience, a SPIFFE ID as
@@ -49,7 +45,6 @@ import org.slf4j.LoggerFactory;
 final class JwtOutputs implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(JwtOutputs.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
   static final Duration CALL_DEADLINE = Duration.ofSeconds(30);
   static final Duration RETRY_INITIAL = Duration.ofSeconds(1);
   static final Duration RETRY_MAX = Duration.ofSeconds(60);
@@ -195,13 +190,13 @@ final class JwtOutputs implements AutoCloseable {
     if (closed) {
       return;
     }
-    ObjectNode json = JSON.createObjectNode();
-    jwksByTrustDomain.forEach((td, jwks) -> json.put(td, Base64.getEncoder().encodeToString(jwks))); // sorted
     byte[] content;
     try {
-      content = JSON.writeValueAsBytes(json);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("JSON of strings cannot fail", e);
+      content = JwtBundleJson.render(jwksByTrustDomain);
+    } catch (IllegalArgumentException e) {
+      // As spiffe-helper: a set go-spiffe cannot parse is not written; the file in place stays.
+      failed(name, "jwt_bundle_file_name " + name + ": " + e.getMessage() + "; not written", () -> { });
+      return;
     }
     // A failed write is retried by the next response or a reopened stream; nothing to schedule here.
     if (write(name, content, config.files().jwtBundle(), () -> { })) {

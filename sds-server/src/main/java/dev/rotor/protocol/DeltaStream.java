@@ -154,7 +154,7 @@ final class DeltaStream extends AbstractXdsStream<DeltaDiscoveryRequest, DeltaDi
           removed.add(name);
         }
         if (st.reportedUnknown.add(name)) {
-          events.unknownResource(info, st.typeUrl, name);
+          events.unknownResource(info, st.typeUrl, name, view.whyAbsent(name));
         }
       }
     }

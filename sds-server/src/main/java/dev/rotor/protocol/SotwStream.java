@@ -150,7 +150,7 @@ final class SotwStream extends AbstractXdsStream<DiscoveryRequest, DiscoveryResp
         // content coming back is not a change (rule 28), nor a reason to re-send a NACKed one (7).
         st.forced.remove(name);
         if (st.reportedUnknown.add(name)) {
-          events.unknownResource(info, st.typeUrl, name);
+          events.unknownResource(info, st.typeUrl, name, view.whyAbsent(name));
         }
       }
     }

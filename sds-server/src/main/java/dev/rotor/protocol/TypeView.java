@@ -18,6 +18,14 @@ public interface TypeView {
    */
   boolean fullState();
 
+  /**
+   * Why {@code name}, which {@link #get} does not have, is not there: for the log line and the
+   * status, so an operator reads what is actually missing. The default says it may still appear.
+   */
+  default String whyAbsent(String name) {
+    return "it does not exist (yet); it will be pushed when it appears";
+  }
+
   static TypeView empty(boolean fullState) {
     return new TypeView() {
       @Override

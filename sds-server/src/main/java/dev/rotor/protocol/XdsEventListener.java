@@ -32,6 +32,14 @@ public interface XdsEventListener {
   /** A subscribed name does not exist (yet); reported once per stream and name. */
   default void unknownResource(StreamInfo stream, String typeUrl, String name) {}
 
+  /**
+   * As {@link #unknownResource(StreamInfo, String, String)}, with why it is absent ({@link
+   * TypeView#whyAbsent}). The streams call this one; by default it forwards to the other.
+   */
+  default void unknownResource(StreamInfo stream, String typeUrl, String name, String whyAbsent) {
+    unknownResource(stream, typeUrl, name);
+  }
+
   /** A request was ignored because its nonce was stale (xds-protocol rule 3). */
   default void staleRequest(StreamInfo stream, String typeUrl, String nonce) {}
 
@@ -82,6 +90,11 @@ public interface XdsEventListener {
       @Override
       public void unknownResource(StreamInfo s, String t, String name) {
         copy.forEach(l -> l.unknownResource(s, t, name));
+      }
+
+      @Override
+      public void unknownResource(StreamInfo s, String t, String name, String whyAbsent) {
+        copy.forEach(l -> l.unknownResource(s, t, name, whyAbsent));
       }
 
       @Override

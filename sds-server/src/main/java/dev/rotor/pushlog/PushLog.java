@@ -74,11 +74,11 @@ public final class PushLog implements XdsEventListener {
   }
 
   @Override
-  public void unknownResource(StreamInfo s, String typeUrl, String name) {
+  public void unknownResource(StreamInfo s, String typeUrl, String name, String whyAbsent) {
     base(log.atInfo(), s, typeUrl)
         .addKeyValue("event", "unknown_resource")
         .addKeyValue("resource", clip(name))
-        .log("subscribed resource does not exist (yet); it will be pushed when it appears");
+        .log("subscribed resource is not served: " + whyAbsent);
   }
 
   @Override

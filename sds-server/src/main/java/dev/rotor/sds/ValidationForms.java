@@ -16,6 +16,25 @@ public final class ValidationForms {
 
   private ValidationForms() {}
 
+  /**
+   * Why this Envoy gets {@code trusted_ca} contexts rather than the SPIFFE validator, in words for a
+   * log line; empty when it gets the validator.
+   */
+  public static java.util.Optional<String> whyTrustedCa(Node node, boolean disabledForAll) {
+    if (forNode(node, disabledForAll) == ValidationForm.SPIFFE_VALIDATOR) {
+      return java.util.Optional.empty();
+    }
+    if (disabledForAll) {
+      return java.util.Optional.of("Rotor runs with --disable-spiffe-cert-validation");
+    }
+    if (node.getMetadata().getFieldsMap().containsKey(METADATA_KEY)) {
+      return java.util.Optional.of("this Envoy's node metadata sets " + METADATA_KEY);
+    }
+    var v = node.getUserAgentBuildVersion().getVersion();
+    return java.util.Optional.of("this Envoy reports version " + v.getMajorNumber() + "." + v.getMinorNumber() + "."
+        + v.getPatch() + ", older than 1.18, which has no SPIFFE validator");
+  }
+
   public static ValidationForm forNode(Node node, boolean disabledForAll) {
     if (disabledForAll) {
       return ValidationForm.TRUSTED_CA;

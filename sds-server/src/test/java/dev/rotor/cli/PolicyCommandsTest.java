@@ -89,7 +89,7 @@ class PolicyCommandsTest {
 
     assertThat(r.status()).as(r.out() + r.err()).isEqualTo(2);
     assertThat(r.out()).doesNotContain("ALLOW");
-    assertThat(r.err()).isEqualTo("rotor explain: --from: \"spiffe://EXAMPLE.org/ns/demo/sa/frontend\" is not in"
+    assertThat(r.err()).isEqualTo("rotor policy explain: --from: \"spiffe://EXAMPLE.org/ns/demo/sa/frontend\" is not in"
         + " canonical form (expected spiffe://example.org/ns/demo/sa/frontend)\n");
   }
 

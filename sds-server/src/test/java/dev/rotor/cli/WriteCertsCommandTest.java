@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -86,16 +87,124 @@ class WriteCertsCommandTest {
   }
 
   @Test
-  void oneShot_agentSocketMissing_retriesUntilTheTimeout_thenOneClearError() throws IOException {
+  void oneShot_agentSocketMissing_waitsOnlyTheShortDefault_thenOneClearError() throws IOException {
     Path socket = dir.resolve("agent.sock");
     long start = System.nanoTime();
-    Result r = run(writeCerts("--one-shot", "--agent-address", "unix://" + socket, "--timeout", "1s"));
+    Result r = run(writeCerts("--one-shot", "--agent-address", "unix://" + socket));
     Duration took = Duration.ofNanos(System.nanoTime() - start);
     assertThat(r.status()).isEqualTo(1);
-    assertThat(r.err().strip()).isEqualTo("rotor write-certs: agent_address: no SPIRE agent socket at " + socket
-        + " after 1s (start the agent, mount its socket, fix agent_address, or raise --timeout)");
-    assertThat(took).isBetween(Duration.ofMillis(900), Duration.ofSeconds(10));
+    assertThat(r.err().strip()).isEqualTo("rotor write-certs: --agent-address: no SPIRE agent socket at " + socket
+        + " after 5s (start the agent, mount its socket, fix the address, or raise --workload-api-wait)");
+    assertThat(took).isBetween(Duration.ofMillis(4900), Duration.ofSeconds(15));
     assertThat(dir.resolve("certs")).isEmptyDirectory();
+  }
+
+  @Test
+  void oneShot_agentSocketMissing_withNoWait_failsAtOnce_asSpiffeHelper() throws IOException {
+    Path socket = dir.resolve("agent.sock");
+    long start = System.nanoTime();
+    Result r = run(writeCerts("--one-shot", "--agent-address", socket.toString(), "--workload-api-wait", "0s"));
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    assertThat(r.status()).isEqualTo(1);
+    assertThat(r.err().strip()).isEqualTo("rotor write-certs: --agent-address: no SPIRE agent socket at " + socket
+        + " (start the agent, mount its socket, fix the address, or raise --workload-api-wait)");
+    assertThat(took).isLessThan(Duration.ofSeconds(2));
+  }
+
+  @Test
+  void spiffeHelpersOwnCommandLine_worksWithOnlyTheBinaryChanged() throws Exception {
+    // What a container ran: spiffe-helper -config /etc/helper.conf -daemon-mode=false
+    Path socket = dir.resolve("agent.sock");
+    Path certs = Files.createDirectories(dir.resolve("certs"));
+    Path conf = Files.writeString(dir.resolve("helper.conf"), "agent_address = \"" + socket + "\"\n"
+        + "cert_dir = \"" + certs + "\"\nsvid_file_name = \"svid.pem\"\nsvid_key_file_name = \"svid_key.pem\"\n"
+        + "svid_bundle_file_name = \"svid_bundle.pem\"\n");
+    TestPki pki = TestPki.forTrustDomain("example.org");
+    Svid svid = pki.issue("/db");
+    try (UnixSocketAgent agent = new UnixSocketAgent(socket, svid, pki.bundle())) {
+      for (String daemonFalse : List.of("-daemon-mode=false", "-daemon-mode=0", "--daemon-mode=false")) {
+        Result r = run("write-certs", "-config", conf.toString(), daemonFalse);
+        assertThat(r.status()).as(daemonFalse + ": " + r.err()).isZero();
+        assertThat(r.out()).as(daemonFalse).contains("wrote svid.pem, svid_key.pem, svid_bundle.pem");
+      }
+      Result equals = run("write-certs", "-config=" + conf, "-daemon-mode=false");
+      assertThat(equals.status()).as(equals.err()).isZero();
+    }
+    assertThat(Files.readAllBytes(certs.resolve("svid.pem"))).isEqualTo(Pem.certificates(svid.chain()));
+  }
+
+  @Test
+  void dashVersion_printsTheVersion_exit0() {
+    Result r = run("write-certs", "-version");
+    assertThat(r.status()).isZero();
+    assertThat(r.out().strip()).startsWith("rotor ");
+  }
+
+  @Test
+  void badGoBool_isOneLineNamingTheFlag() {
+    Result r = run("write-certs", "-daemon-mode=maybe");
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err().strip()).contains("\"maybe\" is not a boolean (expected true or false)")
+        .contains("-daemon-mode");
+  }
+
+  @Test
+  void noConfigAndNoSettings_readsHelperConfInTheWorkingDirectory_asSpiffeHelper() throws IOException {
+    Path certs = Files.createDirectories(dir.resolve("certs"));
+    Files.writeString(dir.resolve("helper.conf"), "cert_dir = \"certs\"\nsvid_file_name = \"a\"\n"
+        + "svid_key_file_name = \"b\"\nsvid_bundle_file_name = \"c\"\n");
+    WriteCertsCommand c = new WriteCertsCommand();
+    new CommandLine(c).parseArgs("-daemon-mode=false");
+    WriteCertsRuntime.Options o = c.options(Map.of(), dir);
+    assertThat(o.helper().certDir()).isEqualTo(certs);
+    assertThat(o.helper().daemonMode()).isFalse();
+  }
+
+  @Test
+  void noConfigNoSettingsAndNoHelperConf_isOneLineSayingWhatToGive() {
+    WriteCertsCommand c = new WriteCertsCommand();
+    new CommandLine(c).parseArgs();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> c.options(Map.of(), dir))
+        .isInstanceOf(UsageException.class)
+        .hasMessage("--config: not given, and ./helper.conf (spiffe-helper's default) does not exist in " + dir
+            + " (give --config FILE, or the settings as flags: --cert-dir, --svid-file-name, ...; see rotor write-certs"
+            + " --help)");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      // case                       | agent_address in the file | SPIRE_AGENT_ADDRESS | SPIFFE_ENDPOINT_SOCKET | used          | source
+      "the file wins                | /file.sock                | /spire.sock         | /spiffe.sock           | /file.sock    | helper.conf:1: agent_address",
+      "SPIRE_AGENT_ADDRESS next     |                           | /spire.sock         | /spiffe.sock           | error         | ",
+      "SPIRE_AGENT_ADDRESS alone    |                           | /spire.sock         |                        | /spire.sock   | SPIRE_AGENT_ADDRESS",
+      "both, the same address       |                           | /same.sock          | /same.sock             | /same.sock    | SPIRE_AGENT_ADDRESS",
+      "SPIFFE_ENDPOINT_SOCKET alone |                           |                     | unix:///spiffe.sock    | /spiffe.sock  | SPIFFE_ENDPOINT_SOCKET",
+      "nothing: the default         |                           |                     |                        | /tmp/spire-agent/public/api.sock | agent_address (default)",
+  })
+  void agentAddress_followsSpiffeHelpersOrder(String name, String file, String spire, String spiffe, String used,
+      String source) throws IOException {
+    Path certs = Files.createDirectories(dir.resolve("certs"));
+    Path conf = Files.writeString(dir.resolve("helper.conf"), (file == null ? "\n" : "agent_address = \"" + file
+        + "\"\n") + "cert_dir = \"" + certs + "\"\njwt_bundle_file_name = \"jwt.json\"\n");
+    Map<String, String> env = new java.util.HashMap<>();
+    if (spire != null) {
+      env.put("SPIRE_AGENT_ADDRESS", spire);
+    }
+    if (spiffe != null) {
+      env.put("SPIFFE_ENDPOINT_SOCKET", spiffe);
+    }
+    WriteCertsCommand c = new WriteCertsCommand();
+    new CommandLine(c).parseArgs("--config", conf.toString());
+    if (used.equals("error")) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> c.options(env, dir))
+          .isInstanceOf(UsageException.class)
+          .hasMessage("SPIRE_AGENT_ADDRESS and SPIFFE_ENDPOINT_SOCKET name different agents (\"/spire.sock\","
+              + " \"/spiffe.sock\"); unset one, or set agent_address (spiffe-helper refuses both too)");
+      return;
+    }
+    WriteCertsRuntime.Options o = c.options(env, dir);
+    assertThat(o.helper().agentAddress()).isEqualTo(dev.rotor.source.workload.WorkloadApiAddress.parse(used));
+    assertThat(o.helper().agentAddressSource()).isEqualTo(source.replace("helper.conf", conf.toString()));
   }
 
   @Test
@@ -169,6 +278,18 @@ class WriteCertsCommandTest {
   }
 
   @Test
+  void keyFileMode0666_givesAFileNobodyElseCanWrite_asSpiffeHelperUnderUmask022() throws Exception {
+    Result r = run(writeCerts("--one-shot", "--dev", "--key-file-mode", "0666", "--cert-file-mode", "0666"));
+    assertThat(r.status()).as(r.err()).isZero();
+    for (String name : List.of("server.key", "server.crt", "root.crt")) {
+      Set<java.nio.file.attribute.PosixFilePermission> p = Files.getPosixFilePermissions(dir.resolve("certs/" + name));
+      assertThat(p).as(name).doesNotContain(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE,
+          java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE).contains(
+          java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+    }
+  }
+
+  @Test
   void daemonRuntime_keepsWriting_andServesHealth() throws Exception {
     WriteCertsCommand c = new WriteCertsCommand();
     String[] args = writeCerts("--dev", "--health-checks", "--health-bind-port", "0",
@@ -206,7 +327,9 @@ class WriteCertsCommandTest {
     ServeCommand c = new ServeCommand();
     new CommandLine(c).parseArgs("--dev", "--sds-socket", dir.resolve("sds.sock").toString(),
         "--helper-config", conf.toString());
-    ServeConfig config = ServeConfigParser.parse(c, Map.of());
+    // The file writer's agent variables mean nothing to serve, even when spiffe-helper would refuse them.
+    ServeConfig config = ServeConfigParser.parse(c, Map.of("SPIRE_AGENT_ADDRESS", "/a.sock",
+        "SPIFFE_ENDPOINT_SOCKET", "/b.sock"));
     assertThat(config.fileWriter()).isPresent();
     try (ServeRuntime rt = ServeRuntime.start(config)) {
       await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(certs.resolve("svid.pem")));

@@ -45,12 +45,64 @@ class HelperConfigParserTest {
     Files.createDirectories(work.resolve("certs"));
   }
 
+  /** Parsed as under the usual umask 022, whatever this build's umask is. */
   private HelperConfig parse(String text) {
-    return HelperConfigParser.parse(text, "helper.conf", Map.of(), Map.of(), work);
+    return HelperConfigParser.parse(text, "helper.conf", Map.of(), Map.of(), work, 0022);
   }
 
   private HelperConfig parse(String text, Map<String, Flag> flags) {
-    return HelperConfigParser.parse(text, "helper.conf", flags, Map.of(), work);
+    return HelperConfigParser.parse(text, "helper.conf", flags, Map.of(), work, 0022);
+  }
+
+  @ParameterizedTest(name = "{0} under umask {1}")
+  @CsvSource({
+      // configured, umask, key file gets (spiffe-helper: configured & ~umask), cert file gets
+      "0666, 0022, 0644, 0644",
+      "0666, 0000, 0644, 0644",   // spiffe-helper: 0666; Rotor never makes a file group/world-writable
+      "0660, 0002, 0640, 0640",
+      "0600, 0077, 0600, 0600",
+      "0644, 0077, 0600, 0600",   // as spiffe-helper: the umask takes what it takes
+      "0640, 0027, 0640, 0640",
+      "0400, 0022, 0400, 0400",
+  })
+  void modes_areTheConfiguredLessTheUmask_andNeverGroupOrWorldWritable(String configured, String umask, String key,
+      String cert) {
+    HelperConfig c = HelperConfigParser.parse(BASE + "key_file_mode = " + configured + "\ncert_file_mode = "
+        + configured + "\njwt_svid_file_mode = " + configured + "\njwt_bundle_file_mode = " + configured + "\n",
+        "helper.conf", Map.of(), Map.of(), work, Integer.parseInt(umask, 8));
+    assertThat(FileSpec.octal(c.files().keyFileMode())).isEqualTo(key);
+    assertThat(FileSpec.octal(c.files().certFileMode())).isEqualTo(cert);
+    assertThat(FileSpec.octal(c.files().jwtSvidFileMode())).isEqualTo(key);
+    assertThat(FileSpec.octal(c.files().jwtBundleFileMode())).isEqualTo(cert);
+  }
+
+  @Test
+  void keyModeOpenToOthers_warnsOncePerKey_namingTheLineAndTheFix() {
+    try (Logs logs = new Logs(HelperConfigParser.class)) {
+      HelperConfigParser.parse(BASE + "key_file_mode = 0666\n", "helper.conf", Map.of(), Map.of(), work, 0);
+      assertThat(logs.atLeast(ch.qos.logback.classic.Level.WARN)).containsExactly(
+          "WARN helper.conf:5: key_file_mode: 0666 lets group or others write the files; Rotor never creates a file"
+              + " that group or others can write: they get 0644 (docs/file-writer.md, \"Modes and owners\")",
+          "WARN helper.conf:5: key_file_mode: 0644 lets every user on this machine read the private key; use 0600, or"
+              + " 0640 with a group that only its readers are in (key_file_owner)");
+    }
+  }
+
+  @Test
+  void defaultModes_andAGroupReadableKey_warnNothing() {
+    try (Logs logs = new Logs(HelperConfigParser.class)) {
+      parse(BASE);
+      parse(BASE + "key_file_mode = 0640\n");
+      parse(BASE + "cert_file_mode = 0644\n");
+      assertThat(logs.atLeast(ch.qos.logback.classic.Level.WARN)).isEmpty();
+    }
+  }
+
+  @Test
+  void umask_isReadFromProcStatus() {
+    assertThat(Umask.parse(List.of("Name:\tjava", "Umask:\t0027", "State:\tR"))).contains(0027);
+    assertThat(Umask.parse(List.of("Name:\tjava"))).isEmpty();
+    assertThat(Umask.ofThisProcess()).isBetween(0, 0777);
   }
 
   @Test

@@ -40,9 +40,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -220,20 +220,20 @@ class JwtOutputsTest {
   }
 
   @Test
-  void jwtBundle_isWrittenAsSpiffeHelpersJson_andRewrittenOnlyWhenItChanges() throws Exception {
-    byte[] jwksA = "{\"keys\":[{\"kid\":\"a\"}]}".getBytes(StandardCharsets.UTF_8);
-    byte[] jwksB = "{\"keys\":[{\"kid\":\"b\"}]}".getBytes(StandardCharsets.UTF_8);
+  void jwtBundle_isWrittenAsSpiffeHelperWritesIt_andRewrittenOnlyWhenItChanges() throws Exception {
+    byte[] jwksA = resource("agent-jwks-example.org.json");
+    byte[] jwksB = resource("agent-jwks-p384.example.json");
     agent.bundles = JWTBundlesResponse.newBuilder()
-        .putBundles("zzz.org", ByteString.copyFrom(jwksB))
-        .putBundles("example.org", ByteString.copyFrom(jwksA)).build();
+        .putBundles("spiffe://zzz.org", ByteString.copyFrom(jwksB))
+        .putBundles("spiffe://example.org", ByteString.copyFrom(jwksA)).build();
     FileWriterService s = service(config(List.of(), Optional.of("jwt_bundle.json"), ""));
     scheduler.runDueTasks();
 
     String json = Files.readString(dir.resolve("jwt_bundle.json"));
-    assertThat(json).isEqualTo("{\"example.org\":\"" + Base64.getEncoder().encodeToString(jwksA)
-        + "\",\"zzz.org\":\"" + Base64.getEncoder().encodeToString(jwksB) + "\"}");
+    assertThat(json).isEqualTo(new String(JwtBundleJson.render(Map.of("spiffe://example.org", jwksA,
+        "spiffe://zzz.org", jwksB)), StandardCharsets.UTF_8));
     JsonNode parsed = new ObjectMapper().readTree(json);
-    assertThat(Base64.getDecoder().decode(parsed.get("example.org").asText())).isEqualTo(jwksA);
+    assertThat(parsed.has("zzz.org")).isTrue();
     assertThat(Files.getPosixFilePermissions(dir.resolve("jwt_bundle.json")))
         .isEqualTo(PosixFilePermissions.fromString("rw-r-----"));
     assertThat(s.status().ready()).isTrue();
@@ -243,16 +243,38 @@ class JwtOutputsTest {
     scheduler.runDueTasks();
     assertThat(s.status().writes()).isEqualTo(1);
 
-    agent.push(JWTBundlesResponse.newBuilder().putBundles("example.org", ByteString.copyFrom(jwksB)).build());
+    agent.push(JWTBundlesResponse.newBuilder().putBundles("spiffe://example.org", ByteString.copyFrom(jwksB)).build());
     scheduler.runDueTasks();
     assertThat(s.status().writes()).isEqualTo(2);
-    assertThat(Files.readString(dir.resolve("jwt_bundle.json"))).contains(Base64.getEncoder().encodeToString(jwksB))
-        .doesNotContain("zzz.org");
+    assertThat(Files.readString(dir.resolve("jwt_bundle.json"))).doesNotContain("zzz.org");
+  }
+
+  @Test
+  void jwtBundleTheAgentSentBroken_isNotWritten_andTheFileInPlaceStays() throws Exception {
+    agent.bundles = JWTBundlesResponse.newBuilder()
+        .putBundles("spiffe://example.org", ByteString.copyFrom(resource("agent-jwks-example.org.json"))).build();
+    FileWriterService s = service(config(List.of(), Optional.of("jwt_bundle.json"), ""));
+    scheduler.runDueTasks();
+    String before = Files.readString(dir.resolve("jwt_bundle.json"));
+
+    agent.push(JWTBundlesResponse.newBuilder().putBundles("spiffe://example.org", ByteString.copyFromUtf8("{}x")).build());
+    scheduler.runDueTasks();
+
+    assertThat(Files.readString(dir.resolve("jwt_bundle.json"))).isEqualTo(before);
+    assertThat(s.status().lastError()).hasValueSatisfying(e -> assertThat(e)
+        .startsWith("jwt_bundle_file_name jwt_bundle.json: the agent's JWT bundle for example.org is not a usable JWKS")
+        .endsWith("; not written"));
+  }
+
+  private static byte[] resource(String name) throws java.io.IOException {
+    try (java.io.InputStream in = JwtOutputsTest.class.getResourceAsStream("/spiffe-helper/" + name)) {
+      return in.readAllBytes();
+    }
   }
 
   @Test
   void bundleStreamEnding_isReopenedAfterABackoff() throws Exception {
-    agent.bundles = JWTBundlesResponse.newBuilder().putBundles("example.org", ByteString.copyFromUtf8("{}")).build();
+    agent.bundles = JWTBundlesResponse.newBuilder().putBundles("example.org", ByteString.copyFromUtf8("{\"keys\":[]}")).build();
     FileWriterService s = service(config(List.of(), Optional.of("jwt_bundle.json"), ""));
     scheduler.runDueTasks();
     agent.failStreams();

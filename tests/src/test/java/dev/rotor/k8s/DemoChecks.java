@@ -469,6 +469,18 @@ final class DemoChecks {
   /** cert_dir of the helper.conf a Rotor container reads (--helper-config for serve, --config for write-certs). */
   private static List<String> helperCertDirs(RenderedDemo demo, Workload w, Container rotor) {
     List<String> dirs = new ArrayList<>();
+    for (String text : helperConfs(demo, w, rotor)) {
+      Matcher m = CERT_DIR.matcher(text);
+      if (m.find()) {
+        dirs.add(m.group(1));
+      }
+    }
+    return dirs;
+  }
+
+  /** The helper.conf texts a Rotor container reads from its ConfigMap mounts (--helper-config, --config). */
+  static List<String> helperConfs(RenderedDemo demo, Workload w, Container rotor) {
+    List<String> texts = new ArrayList<>();
     List<String> files = new ArrayList<>(flag(rotor, "--helper-config"));
     files.addAll(flag(rotor, "--config"));
     for (String file : files) {
@@ -480,11 +492,9 @@ final class DemoChecks {
       String key = file.substring(mount.get().getMountPath().length() + 1);
       demo.find(ConfigMap.class, w.namespace(), v.get().getConfigMap().getName())
           .map(cm -> cm.getData().get(key))
-          .map(CERT_DIR::matcher)
-          .filter(Matcher::find)
-          .ifPresent(m -> dirs.add(m.group(1)));
+          .ifPresent(texts::add);
     }
-    return dirs;
+    return texts;
   }
 
   // ---- the workloads' securityContext (what Pod Security `restricted` requires, and more) ------------

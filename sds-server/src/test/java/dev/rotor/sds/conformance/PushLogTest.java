@@ -108,6 +108,45 @@ class PushLogTest {
         .extracting(ILoggingEvent::getLevel).containsExactly(Level.WARN);
   }
 
+  /**
+   * Issue 15: an Envoy 1.17 asking for ALL was told it "does not exist (yet)"; it never will for that
+   * Envoy. Each absent name's line says what is actually missing.
+   */
+  @Test
+  void anAbsentSecret_isLoggedWithWhatIsActuallyMissing() {
+    var early = sds.sotw();
+    early.send(subscribe("default"));
+    awaitUnknown("default", "no identity has passed the gate yet; it will be pushed when one does");
+
+    sds.publish(federated(workloadSvid()));
+    var legacy = sds.sotw();
+    legacy.send(subscribe(Wire.envoyNode(1, 17), "ALL", "spiffe://nowhere.test",
+        "spiffe://example.org/ns/demo/sa/nobody"));
+
+    awaitUnknown("ALL", "\"ALL\" (every trust domain's bundle in one validation context) needs Envoy's SPIFFE"
+        + " certificate validator, and this Envoy gets trusted_ca contexts: this Envoy reports version 1.17.0,"
+        + " older than 1.18, which has no SPIFFE validator; it is never served to this Envoy (ask for each trust"
+        + " domain's bundle, spiffe://<trust-domain>, or use Envoy 1.18 or later without"
+        + " disable_spiffe_cert_validation)");
+    awaitUnknown("spiffe://nowhere.test", "Rotor holds no bundle of that trust domain (not the own trust domain, and"
+        + " the agent sent no federated bundle for it: is the workload's entry federated with it?); it will be pushed"
+        + " when it appears");
+    awaitUnknown("spiffe://example.org/ns/demo/sa/nobody", "Rotor holds no SVID with that SPIFFE ID for this caller");
+    assertThat(pushLines.list.stream().map(ILoggingEvent::getFormattedMessage))
+        .noneMatch(m -> m.contains("does not exist (yet)"));
+  }
+
+  private void awaitUnknown(String resource, String why) {
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> pushLines.list.stream()
+        .anyMatch(e -> resource.equals(field(e, "resource"))
+            && e.getFormattedMessage().startsWith("subscribed resource is not served: " + why)));
+  }
+
+  private static Object field(ILoggingEvent e, String key) {
+    return e.getKeyValuePairs() == null ? null : e.getKeyValuePairs().stream().filter(kv -> kv.key.equals(key))
+        .map(kv -> kv.value).findFirst().orElse(null);
+  }
+
   @Test
   void deltaResponsesAndAcksAreLoggedToo() {
     sds.publish(federated(workloadSvid()));

@@ -329,7 +329,7 @@ class EnvoyXdsIT {
       long toDeny = Duration.between(denyAt, denied).toMillis();
       long toAllow = Duration.between(allowAt, allowed).toMillis();
       System.out.printf("policy edit -> real Envoy enforcing it (Envoy %s): deny %d ms, allow again %d ms"
-          + " (policy poll interval 1 s)%n", envoyVersion, toDeny, toAllow);
+          + "%n", envoyVersion, toDeny, toAllow);
       assertThat(envoys.backend.admin().sumOfStatsEndingWith(".update_rejected")).isZero();
     } finally {
       replacePolicy(original);

@@ -162,6 +162,20 @@ public final class SecretCatalog {
     return holder == null || holder.equals(keyHolder.toString());
   }
 
+  /**
+   * True when {@code name} is served in some validation form but not in {@code form}: the
+   * all-bundles alias, which only the SPIFFE validator can express, asked for by an Envoy that gets
+   * {@code trusted_ca} contexts.
+   */
+  public boolean onlyInOtherForms(String name, ValidationForm form) {
+    return !byForm.get(form).containsKey(name) && byForm.values().stream().anyMatch(m -> m.containsKey(name));
+  }
+
+  /** True before the first identity passed the gate. */
+  public boolean isEmpty() {
+    return byForm.values().stream().allMatch(Map::isEmpty);
+  }
+
   /** All names served in this form, for diagnostics. */
   public List<String> names(ValidationForm form) {
     return List.copyOf(byForm.get(form).keySet());
