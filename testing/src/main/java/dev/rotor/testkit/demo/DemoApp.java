@@ -2,7 +2,6 @@ package dev.rotor.testkit.demo;
 
 import dev.rotor.testkit.RepoRoot;
 import dev.rotor.testkit.process.ManagedProcess;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -70,11 +69,6 @@ final class DemoApp implements AutoCloseable {
   }
 
   private static Path jar() {
-    Path jar = RepoRoot.resolve("demo/target/demo.jar");
-    if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(jar + " does not exist (expected: the demo applications' jar, built by"
-          + " `mvn -pl tests -am verify` or deploy/local/run.sh)");
-    }
-    return jar;
+    return RepoRoot.built("demo/target/demo.jar", "`mvn -pl tests -am verify` or deploy/local/run.sh");
   }
 }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 import static org.awaitility.Awaitility.await;
 
 import dev.rotor.testkit.Ports;
+import dev.rotor.testkit.TempDirs;
 import dev.rotor.testkit.process.ManagedProcess;
 import dev.rotor.testkit.process.OsUser;
 import dev.rotor.testkit.process.ShortCommand;
@@ -341,7 +342,7 @@ public final class PostgresFixture implements AutoCloseable {
       removeShutdownHook();
     }
     if (!failed) {
-      deleteRecursively(dir);
+      TempDirs.deleteQuietly(dir);
     }
   }
 
@@ -398,20 +399,5 @@ public final class PostgresFixture implements AutoCloseable {
 
   private static String bin(String name) {
     return BIN.resolve(name).toString();
-  }
-
-  private static void deleteRecursively(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      List<Path> all = new ArrayList<>(paths.sorted(Comparator.reverseOrder()).toList());
-      for (Path path : all) {
-        try {
-          Files.deleteIfExists(path);
-        } catch (IOException e) {
-          // Held by an exiting process; /tmp is cleaned eventually.
-        }
-      }
-    } catch (IOException | UncheckedIOException e) {
-      System.err.println("cannot delete " + root + ": " + e);
-    }
   }
 }

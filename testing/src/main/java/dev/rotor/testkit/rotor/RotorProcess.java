@@ -150,11 +150,7 @@ public final class RotorProcess implements AutoCloseable {
 
   /** The shaded rotor jar built earlier in the same reactor (or by deploy/local/run.sh). */
   public static Path jar() {
-    Path jar = RepoRoot.resolve("sds-server/target/rotor.jar");
-    if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(jar + " does not exist (expected: the shaded rotor jar,"
-          + " built by `mvn -pl tests -am verify` before the integration tests run)");
-    }
-    return jar;
+    return RepoRoot.built("sds-server/target/rotor.jar",
+        "`mvn -pl tests -am verify` before the integration tests run, or deploy/local/run.sh");
   }
 }
