@@ -332,7 +332,7 @@ class EnvoyRbacIT {
    * ({@code Connection: close} on the next answer, or closing it while idle), the client carries
    * on with a new connection, and no request fails. The upstream TLS connection lives and dies with
    * the client's (the frontend's listener is a TCP proxy), so no TLS connection gets older than the
-   * bound, which the policy keeps under half the SVID lifetime.
+   * bound, which the policy keeps under a quarter of the SVID lifetime.
    */
   @Test
   void connectionLifetime_aLongLivedConnectionIsClosedGracefullyAtTheBound_andNoRequestFails() throws Exception {
