@@ -332,7 +332,9 @@ public final class ServeRuntime implements AutoCloseable {
 
   /**
    * Warns (once per policy version and SVID lifetime) when the policy lets a connection live
-   * longer than half the lifetime of the SVIDs served: then a TLS connection can outlive the
+   * longer than a quarter of the lifetime of the SVIDs served: a connection can start on a
+   * certificate just before its renewal (at half-life, or a few seconds later), and must end
+   * within the other half with margin, else a TLS connection can outlive the
    * certificate it was made with (docs/policy.md, "Connection lifetime").
    */
   private void warnIfConnectionsOutliveCertificates() {
@@ -345,15 +347,15 @@ public final class ServeRuntime implements AutoCloseable {
         .map(s -> java.time.Duration.between(s.notBefore(), s.notAfter()))
         .min(java.time.Duration::compareTo).orElseThrow();
     String key = policy.contentVersion() + "/" + shortest.toSeconds();
-    if (policy.maxConnectionDuration().compareTo(shortest.dividedBy(2)) > 0 && !key.equals(connectionWarningKey)) {
+    if (policy.maxConnectionDuration().compareTo(shortest.dividedBy(4)) > 0 && !key.equals(connectionWarningKey)) {
       connectionWarningKey = key;
       log.atWarn()
           .addKeyValue("policy_version", policy.contentVersion())
           .addKeyValue("max_connection_duration", policy.maxConnectionDuration().toString())
           .addKeyValue("svid_lifetime", shortest.toString())
-          .log("the policy's maxConnectionDuration is longer than half the SVID lifetime: a TLS connection can"
+          .log("the policy's maxConnectionDuration is longer than a quarter of the SVID lifetime: a TLS connection can"
               + " outlive the certificate it was made with; set maxConnectionDuration to at most "
-              + shortest.dividedBy(2).toSeconds() + "s");
+              + shortest.dividedBy(4).toSeconds() + "s");
     }
   }
 

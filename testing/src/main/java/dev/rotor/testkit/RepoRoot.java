@@ -30,4 +30,16 @@ public final class RepoRoot {
   public static Path resolve(String relative) {
     return path().resolve(relative);
   }
+
+  /**
+   * A file a build step makes ({@code sds-server/target/rotor.jar}, {@code demo/target/demo.jar}),
+   * checked to exist; {@code builtBy} says what makes it, for the message when it does not.
+   */
+  public static Path built(String relative, String builtBy) {
+    Path file = resolve(relative);
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalStateException(file + " does not exist (expected: built by " + builtBy + ")");
+    }
+    return file;
+  }
 }

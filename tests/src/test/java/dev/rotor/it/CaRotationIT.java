@@ -10,6 +10,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.rotor.it.SdsTestClient.SecretStream;
 import dev.rotor.testkit.process.LogsOnFailure;
+import dev.rotor.testkit.rotor.RotorProcess;
 import dev.rotor.testkit.spire.SpireFixture;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -4,7 +4,7 @@ import static dev.rotor.it.SecretMaterial.anchors;
 import static dev.rotor.it.SecretMaterial.chain;
 import static dev.rotor.it.SecretMaterial.id;
 import static dev.rotor.it.SecretMaterial.ids;
-import static dev.rotor.it.SecretMaterial.keyMatches;
+import static dev.rotor.testkit.KeyPairs.matches;
 import static dev.rotor.it.SecretMaterial.names;
 import static dev.rotor.it.SecretMaterial.privateKey;
 import static dev.rotor.it.SecretMaterial.secret;
@@ -22,6 +22,7 @@ import dev.rotor.it.SdsTestClient.Received;
 import dev.rotor.it.SdsTestClient.SecretStream;
 import dev.rotor.it.SecretMaterial.CertId;
 import dev.rotor.testkit.process.LogsOnFailure;
+import dev.rotor.testkit.rotor.RotorProcess;
 import dev.rotor.testkit.spire.SpireFixture;
 import io.envoyproxy.envoy.config.core.v3.BuildVersion;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -112,7 +113,7 @@ class RotorSpireIT {
       X509Certificate leaf = chain.get(0);
       assertThat(spiffeId(leaf)).isEqualTo(URI.create(WORKLOAD_ID));
       verifyChain(chain, anchors(secret(bundle.response(), "ROOTCA"), TRUST_DOMAIN), svid.arrivedAt());
-      assertThat(keyMatches(privateKey(tls, leaf), leaf))
+      assertThat(matches(privateKey(tls, leaf), leaf))
           .as("the private key served with %s signs what its public key verifies", id(leaf))
           .isTrue();
     }
@@ -211,7 +212,7 @@ class RotorSpireIT {
         X509Certificate leaf = chain(tls).get(0);
         assertValidAt(leaf, push);
         assertThat(spiffeId(leaf)).isEqualTo(URI.create(WORKLOAD_ID));
-        assertThat(keyMatches(privateKey(tls, leaf), leaf)).as("key matches %s", id(leaf)).isTrue();
+        assertThat(matches(privateKey(tls, leaf), leaf)).as("key matches %s", id(leaf)).isTrue();
       }
       assertThat(pushes.stream().map(p -> id(chain(secret(p.response(), "default")).get(0))).distinct())
           .as("distinct leaf certificates in %d pushes", pushes.size())

@@ -14,8 +14,6 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
-import java.security.SecureRandom;
-import java.security.Signature;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertificateFactory;
 import java.security.cert.PKIXParameters;
@@ -96,25 +94,6 @@ public final class SecretMaterial {
     } catch (GeneralSecurityException | IllegalArgumentException e) {
       throw new AssertionError(secret.getName() + ".tls_certificate.private_key cannot be read as a "
           + cert.getPublicKey().getAlgorithm() + " key: " + e.getClass().getSimpleName());
-    }
-  }
-
-  /** True if {@code key} signs what {@code cert}'s public key verifies. */
-  public static boolean keyMatches(PrivateKey key, X509Certificate cert) {
-    String algorithm = "EC".equals(key.getAlgorithm()) ? "SHA256withECDSA" : "SHA256withRSA";
-    try {
-      byte[] data = new byte[32];
-      new SecureRandom().nextBytes(data);
-      Signature signer = Signature.getInstance(algorithm);
-      signer.initSign(key);
-      signer.update(data);
-      byte[] signature = signer.sign();
-      Signature verifier = Signature.getInstance(algorithm);
-      verifier.initVerify(cert.getPublicKey());
-      verifier.update(data);
-      return verifier.verify(signature);
-    } catch (GeneralSecurityException e) {
-      return false;
     }
   }
 

@@ -2,7 +2,7 @@ package dev.rotor.it;
 
 import static dev.rotor.it.SecretMaterial.chain;
 import static dev.rotor.it.SecretMaterial.id;
-import static dev.rotor.it.SecretMaterial.keyMatches;
+import static dev.rotor.testkit.KeyPairs.matches;
 import static dev.rotor.it.SecretMaterial.privateKey;
 
 import com.google.protobuf.Any;
@@ -71,7 +71,7 @@ public final class ServedCertificates {
       throw new AssertionError(secret.getName() + " on " + where + ": " + id(leaf) + " (not before "
           + notBefore + ") arrived at " + arrivedAt + ", outside its validity");
     }
-    if (!keyMatches(privateKey(secret, leaf), leaf)) {
+    if (!matches(privateKey(secret, leaf), leaf)) {
       throw new AssertionError(secret.getName() + " on " + where + ": the private key does not match " + id(leaf));
     }
     return 1;

@@ -14,6 +14,7 @@ import dev.rotor.it.SdsTestClient.Received;
 import dev.rotor.it.SdsTestClient.SecretStream;
 import dev.rotor.it.SecretMaterial.CertId;
 import dev.rotor.testkit.process.LogsOnFailure;
+import dev.rotor.testkit.rotor.RotorProcess;
 import dev.rotor.testkit.spire.SpireFixture;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;

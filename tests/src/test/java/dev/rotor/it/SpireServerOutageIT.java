@@ -13,6 +13,7 @@ import dev.rotor.it.SdsTestClient.Received;
 import dev.rotor.it.SdsTestClient.SecretStream;
 import dev.rotor.it.SecretMaterial.CertId;
 import dev.rotor.testkit.process.LogsOnFailure;
+import dev.rotor.testkit.rotor.RotorProcess;
 import dev.rotor.testkit.spire.SpireFixture;
 import java.net.URI;
 import java.net.http.HttpClient;

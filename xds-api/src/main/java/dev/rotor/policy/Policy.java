@@ -28,7 +28,8 @@ import java.util.Optional;
  * @param maxConnectionDuration how long a TLS connection through a generated listener may live
  *     (key {@code maxConnectionDuration}, default {@value #DEFAULT_MAX_CONNECTION_DURATION_TEXT}):
  *     an Envoy keeps a connection open after the certificate it was made with expires, so the
- *     connection's age is bounded instead; at most half the SVID lifetime is the rule
+ *     connection's age is bounded instead; at most a quarter of the SVID lifetime is the rule
+ *     (docs/policy.md, "Connection lifetime")
  * @param contentVersion 16 lower-case hex characters of the SHA-256 of a canonical form of the
  *     policy (not of the file's text, so comments, whitespace, key order and YAML style do not
  *     change it); used as the xDS version of resources derived from it
@@ -44,9 +45,10 @@ public record Policy(
   public static final int CURRENT_VERSION = 1;
 
   /**
-   * Half of the shortest common SVID lifetime worth planning for (SPIRE's default X.509-SVID TTL
-   * is 1h; half of that, with margin). A mesh with shorter SVIDs sets the key; Rotor warns when it
-   * exceeds half the lifetime of the SVIDs it serves.
+   * A quarter of SPIRE's default X.509-SVID TTL (1h). A connection may start on a certificate just
+   * before the agent renews it, at half-life or a few seconds later, so it must end within the
+   * other half with margin. A mesh with shorter SVIDs sets the key; Rotor warns when it exceeds a
+   * quarter of the lifetime of the SVIDs it serves.
    */
   public static final String DEFAULT_MAX_CONNECTION_DURATION_TEXT = "15m";
   public static final Duration DEFAULT_MAX_CONNECTION_DURATION = Duration.ofMinutes(15);

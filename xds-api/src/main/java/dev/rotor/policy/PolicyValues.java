@@ -63,7 +63,7 @@ final class PolicyValues {
   /** The range problem of a connection duration, phrased to follow the value; empty when fine. */
   static Optional<String> maxConnectionDuration(java.time.Duration d) {
     if (d.compareTo(MIN_CONNECTION_DURATION) < 0 || d.compareTo(MAX_CONNECTION_DURATION) > 0) {
-      return Optional.of(" is out of range (expected 10s..24h, and at most half the SVID lifetime)");
+      return Optional.of(" is out of range (expected 10s..24h, and at most a quarter of the SVID lifetime)");
     }
     return Optional.empty();
   }

@@ -8,6 +8,7 @@ import dev.rotor.bench.harness.Stats;
 import dev.rotor.bench.harness.Waits;
 import dev.rotor.bench.load.WallClock;
 import dev.rotor.bench.load.WorkloadProbe;
+import dev.rotor.testkit.KeyPairs;
 import dev.rotor.testkit.process.ManagedProcess;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -20,7 +21,6 @@ import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchService;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
-import java.security.Signature;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
@@ -345,16 +345,7 @@ public final class FileWriter {
       String b64 = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
       String alg = leaf.getPublicKey().getAlgorithm();
       PrivateKey key = KeyFactory.getInstance(alg).generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(b64)));
-      String sigAlg = alg.equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
-      Signature s = Signature.getInstance(sigAlg);
-      s.initSign(key);
-      byte[] data = "rotor-bench".getBytes(StandardCharsets.US_ASCII);
-      s.update(data);
-      byte[] sig = s.sign();
-      Signature v = Signature.getInstance(sigAlg);
-      v.initVerify(leaf.getPublicKey());
-      v.update(data);
-      return v.verify(sig);
+      return KeyPairs.matches(key, leaf);
     }
 
     @Override

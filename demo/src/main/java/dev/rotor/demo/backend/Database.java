@@ -82,6 +82,14 @@ public final class Database implements AutoCloseable {
     }
   }
 
+  /**
+   * Retires every pooled connection (soft eviction: idle ones close now, busy ones when they are
+   * returned), so the next query connects anew, with whatever certificate the files hold then.
+   */
+  public void retireConnections() {
+    pool.getHikariPoolMXBean().softEvictConnections();
+  }
+
   @Override
   public void close() {
     pool.close();

@@ -74,13 +74,18 @@ public final class EnvoyAdmin {
 
   /**
    * One dynamic (SDS) secret Envoy holds: its name, the {@code version_info} of the response that
-   * brought it, and the leaf of its certificate chain (empty for a validation context).
+   * brought it, and the leaf certificate of its chain (empty for a validation context).
    */
-  public record ActiveSecret(String name, String version, Optional<Cert> leaf) {
+  public record ActiveSecret(String name, String version, Optional<X509Certificate> certificate) {
     public ActiveSecret {
       requireNonNull(name, "name");
       requireNonNull(version, "version");
-      requireNonNull(leaf, "leaf");
+      requireNonNull(certificate, "certificate");
+    }
+
+    /** The leaf's serial and URI SANs. */
+    public Optional<Cert> leaf() {
+      return certificate.map(EnvoyAdmin::cert);
     }
   }
 
@@ -146,8 +151,8 @@ public final class EnvoyAdmin {
         continue;
       }
       Secret content = secret.getSecret().unpack(Secret.class);
-      Optional<Cert> leaf = content.hasTlsCertificate()
-          ? Optional.of(leafOf(content.getTlsCertificate().getCertificateChain()))
+      Optional<X509Certificate> leaf = content.hasTlsCertificate()
+          ? Optional.of(leafCertificate(content.getTlsCertificate().getCertificateChain()))
           : Optional.empty();
       secrets.add(new ActiveSecret(secret.getName(), secret.getVersionInfo(), leaf));
     }
@@ -160,8 +165,8 @@ public final class EnvoyAdmin {
   }
 
   /**
-   * The leaf certificate of the active TLS-certificate secret {@code name}, or empty when Envoy has
-   * no such secret yet.
+   * The leaf certificate's serial and URI SANs of the active TLS-certificate secret {@code name},
+   * or empty when Envoy has no such secret yet.
    */
   public Optional<Cert> activeSecretLeaf(String name) throws IOException, InterruptedException {
     return activeSecret(name).flatMap(ActiveSecret::leaf);
@@ -242,6 +247,41 @@ public final class EnvoyAdmin {
     return stats(java.util.regex.Pattern.quote(suffix) + "$").values().stream().mapToLong(Long::longValue).sum();
   }
 
+  /**
+   * The cumulative value of quantile {@code quantile} (one of Envoy's supported quantiles, e.g. 100
+   * for the largest) of histogram {@code name}, e.g. {@code cluster.x.upstream_cx_length_ms}; empty
+   * while it has no samples. Envoy merges histograms at its stats flush (every 5 s by default), so
+   * samples of the last few seconds may not be in it yet.
+   */
+  public Optional<Double> histogramQuantile(String name, double quantile) throws IOException, InterruptedException {
+    String path = "/stats?format=json&filter=" + URLEncoder.encode("^" + java.util.regex.Pattern.quote(name) + "$",
+        StandardCharsets.UTF_8);
+    for (JsonElement stat : JsonParser.parseString(get(path)).getAsJsonObject().getAsJsonArray("stats")) {
+      JsonObject histograms = stat.getAsJsonObject().getAsJsonObject("histograms");
+      if (histograms == null) {
+        continue;
+      }
+      JsonArray supported = histograms.getAsJsonArray("supported_quantiles");
+      int index = -1;
+      for (int i = 0; i < supported.size(); i++) {
+        if (supported.get(i).getAsDouble() == quantile) {
+          index = i;
+        }
+      }
+      if (index < 0) {
+        throw new IOException("Envoy computes no quantile " + quantile + " (it has " + supported + ")");
+      }
+      for (JsonElement computed : histograms.getAsJsonArray("computed_quantiles")) {
+        JsonObject h = computed.getAsJsonObject();
+        if (h.get("name").getAsString().equals(name)) {
+          JsonElement value = h.getAsJsonArray("values").get(index).getAsJsonObject().get("cumulative");
+          return value == null || value.isJsonNull() ? Optional.empty() : Optional.of(value.getAsDouble());
+        }
+      }
+    }
+    throw new IOException("Envoy has no histogram named \"" + name + "\"");
+  }
+
   /** Sets one logger's level, e.g. {@code rbac} {@code debug} ({@code POST /logging?rbac=debug}). */
   public void setLogLevel(String component, String level) throws IOException, InterruptedException {
     post("/logging?" + component + "=" + level);
@@ -274,7 +314,7 @@ public final class EnvoyAdmin {
     return o.has(field) ? o.get(field).getAsString() : "";
   }
 
-  private static Cert leafOf(DataSource chain) throws InvalidProtocolBufferException {
+  private static X509Certificate leafCertificate(DataSource chain) throws InvalidProtocolBufferException {
     byte[] pem = switch (chain.getSpecifierCase()) {
       case INLINE_BYTES -> chain.getInlineBytes().toByteArray();
       case INLINE_STRING -> chain.getInlineString().getBytes(StandardCharsets.US_ASCII);
@@ -282,9 +322,15 @@ public final class EnvoyAdmin {
           "certificate_chain is " + chain.getSpecifierCase() + " (expected: inline bytes or string from SDS)");
     };
     try {
-      X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new ByteArrayInputStream(pem));
-      List<String> uris = new ArrayList<>();
+      return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(pem));
+    } catch (CertificateException e) {
+      throw new InvalidProtocolBufferException("certificate_chain is not a PEM certificate: " + e.getMessage());
+    }
+  }
+
+  private static Cert cert(X509Certificate leaf) {
+    List<String> uris = new ArrayList<>();
+    try {
       if (leaf.getSubjectAlternativeNames() != null) {
         for (List<?> san : leaf.getSubjectAlternativeNames()) {
           if (Integer.valueOf(6).equals(san.get(0))) { // 6 = uniformResourceIdentifier
@@ -292,10 +338,10 @@ public final class EnvoyAdmin {
           }
         }
       }
-      return new Cert(leaf.getSerialNumber(), uris);
-    } catch (CertificateException e) {
-      throw new InvalidProtocolBufferException("certificate_chain is not a PEM certificate: " + e.getMessage());
+    } catch (java.security.cert.CertificateParsingException e) {
+      throw new IllegalStateException("unreadable subject alternative names in certificate " + leaf.getSerialNumber(), e);
     }
+    return new Cert(leaf.getSerialNumber(), uris);
   }
 
   private HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {

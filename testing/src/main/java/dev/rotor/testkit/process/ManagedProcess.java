@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -45,8 +46,18 @@ public final class ManagedProcess implements AutoCloseable {
    * same path for both merges them).
    */
   public static ManagedProcess start(String name, List<String> command, Path stdout, Path stderr) {
+    return start(name, command, Map.of(), stdout, stderr);
+  }
+
+  /**
+   * As {@link #start(String, List, Path, Path)}, with {@code environment} added to (or replacing
+   * entries of) this process's environment, e.g. the demo applications' configuration.
+   */
+  public static ManagedProcess start(String name, List<String> command, Map<String, String> environment,
+      Path stdout, Path stderr) {
     requireNonNull(name, "name");
     ProcessBuilder builder = new ProcessBuilder(command);
+    builder.environment().putAll(environment);
     builder.redirectOutput(ProcessBuilder.Redirect.appendTo(stdout.toFile()));
     if (stdout.equals(stderr)) {
       builder.redirectErrorStream(true);

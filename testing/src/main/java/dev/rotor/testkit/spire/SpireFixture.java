@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.rotor.testkit.Ports;
 import dev.rotor.testkit.RepoRoot;
+import dev.rotor.testkit.TempDirs;
 import dev.rotor.testkit.process.ManagedProcess;
 import dev.rotor.testkit.process.ShortCommand;
 import java.io.IOException;
@@ -372,7 +373,7 @@ public final class SpireFixture
       server.stop(STOP_GRACE);
     }
     if (!failed && dir != null) {
-      deleteRecursively(dir);
+      TempDirs.deleteQuietly(dir);
     }
   }
 
@@ -476,19 +477,5 @@ public final class SpireFixture
       throw new IllegalStateException("expected " + what + ", got:\n" + output);
     }
     return matcher.group(1);
-  }
-
-  private static void deleteRecursively(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(path -> {
-        try {
-          Files.deleteIfExists(path);
-        } catch (IOException e) {
-          // Sockets or files still held by an exiting process; /tmp is cleaned eventually.
-        }
-      });
-    } catch (IOException | UncheckedIOException e) {
-      System.err.println("cannot delete " + root + ": " + e);
-    }
   }
 }

@@ -1,5 +1,6 @@
 package dev.rotor.it.envoy;
 
+import dev.rotor.testkit.clients.PlainClient;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

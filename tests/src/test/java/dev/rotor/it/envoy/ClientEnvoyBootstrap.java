@@ -1,6 +1,6 @@
 package dev.rotor.it.envoy;
 
-import dev.rotor.it.envoy.Workload.SvidFiles;
+import dev.rotor.testkit.spire.Workload.SvidFiles;
 import dev.rotor.testkit.TemplateFile;
 import java.util.ArrayList;
 import java.util.List;

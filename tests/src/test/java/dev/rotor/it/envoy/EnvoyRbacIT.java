@@ -2,17 +2,21 @@ package dev.rotor.it.envoy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.rotor.it.RotorProcess;
 import dev.rotor.it.envoy.ClientEnvoyBootstrap.ResumingServer;
 import dev.rotor.it.envoy.ClientEnvoyBootstrap.Route;
-import dev.rotor.it.envoy.ResumingTlsClient.Call;
-import dev.rotor.it.envoy.Workload.SvidFiles;
 import dev.rotor.testkit.Ports;
 import dev.rotor.testkit.TemplateFile;
+import dev.rotor.testkit.clients.KeepAliveClient;
+import dev.rotor.testkit.clients.PlainClient;
+import dev.rotor.testkit.clients.ResumingTlsClient.Call;
+import dev.rotor.testkit.clients.ResumingTlsClient;
 import dev.rotor.testkit.envoy.EnvoyBootstrap;
 import dev.rotor.testkit.envoy.EnvoyProcess;
 import dev.rotor.testkit.process.LogsOnFailure;
+import dev.rotor.testkit.rotor.RotorProcess;
 import dev.rotor.testkit.spire.SpireFixture;
+import dev.rotor.testkit.spire.Workload.SvidFiles;
+import dev.rotor.testkit.spire.Workload;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -328,7 +332,7 @@ class EnvoyRbacIT {
    * ({@code Connection: close} on the next answer, or closing it while idle), the client carries
    * on with a new connection, and no request fails. The upstream TLS connection lives and dies with
    * the client's (the frontend's listener is a TCP proxy), so no TLS connection gets older than the
-   * bound, which the policy keeps under half the SVID lifetime.
+   * bound, which the policy keeps under a quarter of the SVID lifetime.
    */
   @Test
   void connectionLifetime_aLongLivedConnectionIsClosedGracefullyAtTheBound_andNoRequestFails() throws Exception {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.rotor.it.SecretMaterial;
+import dev.rotor.testkit.KeyPairs;
 import dev.rotor.testkit.process.ManagedProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -114,7 +115,7 @@ class FileWriterCrashIT {
     List<X509Certificate> chain = SecretMaterial.certificates(certPem);
     X509Certificate leaf = chain.get(0);
     PrivateKey key = pkcs8(keyPem, leaf, when);
-    assertThat(SecretMaterial.keyMatches(key, leaf)).as("%s: the key in place is %s's", when, SecretMaterial.id(leaf))
+    assertThat(KeyPairs.matches(key, leaf)).as("%s: the key in place is %s's", when, SecretMaterial.id(leaf))
         .isTrue();
     SecretMaterial.verifyChain(chain, SecretMaterial.certificates(bundlePem), Instant.now());
   }

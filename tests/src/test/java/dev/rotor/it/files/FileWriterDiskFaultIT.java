@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.rotor.it.SecretMaterial.CertId;
 import dev.rotor.it.SecretMaterial;
+import dev.rotor.testkit.KeyPairs;
 import dev.rotor.testkit.process.ManagedProcess;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -182,7 +183,7 @@ class FileWriterDiskFaultIT {
     String keyPem = Files.readString(certDir.resolve("svid.key"), StandardCharsets.US_ASCII);
     PrivateKey key = KeyFactory.getInstance(leaf.getPublicKey().getAlgorithm()).generatePrivate(
         new PKCS8EncodedKeySpec(Base64.getMimeDecoder().decode(keyPem.replaceAll("-----[A-Z ]+-----", ""))));
-    assertThat(SecretMaterial.keyMatches(key, leaf)).as("%s: the key in place is the certificate's", when).isTrue();
+    assertThat(KeyPairs.matches(key, leaf)).as("%s: the key in place is the certificate's", when).isTrue();
     SecretMaterial.certificates(Files.readAllBytes(certDir.resolve("bundle.pem")));
     return SecretMaterial.id(leaf);
   }

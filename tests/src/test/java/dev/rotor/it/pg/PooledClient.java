@@ -4,6 +4,9 @@ import static java.util.Objects.requireNonNull;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.rotor.testkit.postgres.ClientFiles;
+import dev.rotor.testkit.postgres.PgJdbc;
+import dev.rotor.testkit.postgres.PostgresFixture;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;

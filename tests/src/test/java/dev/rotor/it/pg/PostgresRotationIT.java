@@ -1,11 +1,16 @@
 package dev.rotor.it.pg;
 
-import static dev.rotor.it.pg.PemFiles.hex;
+import static dev.rotor.testkit.postgres.PemFiles.hex;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.rotor.it.SecretMaterial;
+import dev.rotor.testkit.postgres.ClientFiles;
+import dev.rotor.testkit.postgres.PemFiles;
+import dev.rotor.testkit.postgres.PgJdbc;
+import dev.rotor.testkit.postgres.PostgresFixture;
+import dev.rotor.testkit.postgres.ServedCertificate;
 import dev.rotor.testkit.process.LogsOnFailure;
 import dev.rotor.testkit.spire.SpireFixture;
 import java.math.BigInteger;

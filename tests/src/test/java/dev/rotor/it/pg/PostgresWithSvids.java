@@ -3,6 +3,12 @@ package dev.rotor.it.pg;
 import static dev.rotor.testkit.spire.SpireFixture.TRUST_DOMAIN_ID;
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.testkit.TempDirs;
+import dev.rotor.testkit.postgres.ClientFiles;
+import dev.rotor.testkit.postgres.PgJdbc;
+import dev.rotor.testkit.postgres.PostgresFixture;
+import dev.rotor.testkit.process.OsUser;
+import dev.rotor.testkit.rotor.RotorFileWriter;
 import dev.rotor.testkit.spire.SpireFixture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -228,7 +234,7 @@ public final class PostgresWithSvids implements AutoCloseable {
     if (failed) {
       System.err.println("client directory kept for inspection: " + clientDir);
     } else {
-      deleteRecursively(clientDir);
+      TempDirs.deleteQuietly(clientDir);
     }
   }
 
@@ -237,16 +243,6 @@ public final class PostgresWithSvids implements AutoCloseable {
       Files.writeString(file, text, StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file, e);
-    }
-  }
-
-  private static void deleteRecursively(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (IOException | UncheckedIOException e) {
-      System.err.println("cannot delete " + root + ": " + e);
     }
   }
 }

@@ -2,6 +2,9 @@ package dev.rotor.it.pg;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.rotor.testkit.postgres.ClientFiles;
+import dev.rotor.testkit.postgres.PgJdbc;
+import dev.rotor.testkit.postgres.PostgresFixture;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Properties;

@@ -1,5 +1,6 @@
 package dev.rotor.it.pg;
 
+import dev.rotor.testkit.postgres.PemFiles;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.util.Properties;

@@ -1,7 +1,7 @@
 package dev.rotor.it.spire;
 
 import static dev.rotor.it.SecretMaterial.chain;
-import static dev.rotor.it.SecretMaterial.keyMatches;
+import static dev.rotor.testkit.KeyPairs.matches;
 import static dev.rotor.it.SecretMaterial.leaf;
 import static dev.rotor.it.SecretMaterial.privateKey;
 import static dev.rotor.it.SecretMaterial.secret;
@@ -50,7 +50,7 @@ class SpireFixtureIT {
       Secret secret = secret(response, "default");
       X509Certificate leaf = leaf(secret);
       assertThat(spiffeId(leaf)).isEqualTo(URI.create(WORKLOAD_ID));
-      assertThat(keyMatches(privateKey(secret, leaf), leaf))
+      assertThat(matches(privateKey(secret, leaf), leaf))
           .as("the private key of %s matches its certificate", SecretMaterial.id(leaf))
           .isTrue();
     }

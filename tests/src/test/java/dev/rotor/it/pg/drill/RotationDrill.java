@@ -2,13 +2,15 @@ package dev.rotor.it.pg.drill;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.rotor.it.pg.ClientFiles;
-import dev.rotor.it.pg.PemFiles;
-import dev.rotor.it.pg.PgJdbc;
 import dev.rotor.it.pg.PooledClient;
 import dev.rotor.it.pg.PostgresWithSvids;
 import dev.rotor.it.pg.ReconnectingClient;
 import dev.rotor.it.pg.SqlClient;
+import dev.rotor.testkit.drill.DrillChart;
+import dev.rotor.testkit.drill.DrillTimeline;
+import dev.rotor.testkit.postgres.ClientFiles;
+import dev.rotor.testkit.postgres.PemFiles;
+import dev.rotor.testkit.postgres.PgJdbc;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;

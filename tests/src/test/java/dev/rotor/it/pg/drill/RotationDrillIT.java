@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.rotor.it.pg.PooledClient;
 import dev.rotor.it.pg.PostgresWithSvids;
+import dev.rotor.testkit.drill.DrillChart;
+import dev.rotor.testkit.drill.DrillTimeline;
 import dev.rotor.testkit.process.LogsOnFailure;
 import dev.rotor.testkit.spire.SpireFixture;
 import java.awt.image.BufferedImage;
@@ -104,20 +106,8 @@ class RotationDrillIT {
     assertThat(png).as("%s read back as an image", result.png()).isNotNull();
     assertThat(png.getWidth()).isEqualTo(DrillChart.WIDTH);
     assertThat(png.getHeight()).isEqualTo(DrillChart.height(timeline.clients().size()));
-    assertThat(pixels(png, DrillChart.FAILED.getRGB())).as("red (failed) pixels in the chart").isPositive();
-    assertThat(pixels(png, DrillChart.OK.getRGB())).as("green (successful) pixels in the chart").isPositive();
-  }
-
-  private static long pixels(BufferedImage image, int rgb) {
-    long count = 0;
-    for (int y = 0; y < image.getHeight(); y++) {
-      for (int x = 0; x < image.getWidth(); x++) {
-        if ((image.getRGB(x, y) & 0xffffff) == (rgb & 0xffffff)) {
-          count++;
-        }
-      }
-    }
-    return count;
+    assertThat(DrillChart.pixels(png, DrillChart.FAILED)).as("red (failed) pixels in the chart").isPositive();
+    assertThat(DrillChart.pixels(png, DrillChart.OK)).as("green (successful) pixels in the chart").isPositive();
   }
 
   private static Duration seconds(String property, long defaultSeconds) {

@@ -1,10 +1,12 @@
-package dev.rotor.it.pg;
+package dev.rotor.testkit.postgres;
 
 import static java.util.Objects.requireNonNull;
 import static org.awaitility.Awaitility.await;
 
 import dev.rotor.testkit.Ports;
+import dev.rotor.testkit.TempDirs;
 import dev.rotor.testkit.process.ManagedProcess;
+import dev.rotor.testkit.process.OsUser;
 import dev.rotor.testkit.process.ShortCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,23 +26,19 @@ import java.util.stream.Stream;
 
 /**
  * A throw-away PostgreSQL 15 cluster (Debian's {@code postgresql-15} package) in a directory under
- * {@code /tmp}, owned by the {@code postgres} OS user, that accepts nothing but TLS connections
- * authenticated by a client certificate:
+ * {@code /tmp}, owned by the {@code postgres} OS user:
  *
  * <ul>
- *   <li>listens on 127.0.0.1 at a free port, its Unix socket in the fixture directory (no client
- *       can use it: {@code pg_hba.conf} has no {@code local} line);
+ *   <li>listens on 127.0.0.1 at a free port, its Unix socket in the fixture directory;
  *   <li>{@code ssl = on} with {@code ssl_cert_file}, {@code ssl_key_file} and {@code ssl_ca_file}
  *       in {@link #certDir()}, which a Rotor file writer running as {@code postgres} maintains;
- *   <li>{@code pg_hba.conf}: only {@code hostssl all all 127.0.0.1/32 cert clientcert=verify-full
- *       map=spiffe};
- *   <li>{@code pg_ident.conf}: map {@code spiffe} takes the client certificate's CN (SPIRE puts the
- *       entry's first DNS name there) to the database role.
+ *   <li>{@code pg_hba.conf} and {@code pg_ident.conf} as its {@link PostgresSetup} says: the
+ *       tests' own (a client certificate whose CN map {@code spiffe} takes to the role, nothing
+ *       else) or the Kubernetes demo's files.
  * </ul>
  *
  * <p>The role and database are created in single-user mode before the first start, so the fixture
- * itself never needs a connection either. The role is given a password on purpose: the tests show
- * that even the right password does not get a connection in.
+ * itself never needs a connection either.
  *
  * <p>Life cycle: {@link #create} (initdb, configuration), then {@link #start} once the SSL files
  * exist, {@link #reload}, {@link #stop}, {@link #close} (stops and deletes the directory unless
@@ -54,7 +52,6 @@ public final class PostgresFixture implements AutoCloseable {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(30);
-  private static final Pattern SQL_NAME = Pattern.compile("[a-z_][a-z0-9_]*");
 
   /**
    * What the cluster holds and whom it admits.
@@ -66,8 +63,8 @@ public final class PostgresFixture implements AutoCloseable {
    */
   public record Settings(String database, String role, String rolePassword, String clientCommonName) {
     public Settings {
-      requireSqlName(database, "database");
-      requireSqlName(role, "role");
+      PostgresSetup.requireSqlName(database, "database");
+      PostgresSetup.requireSqlName(role, "role");
       requireNonNull(rolePassword, "rolePassword");
       if (!rolePassword.matches("[A-Za-z0-9-]+")) {
         throw new IllegalArgumentException("rolePassword: " + rolePassword
@@ -81,7 +78,7 @@ public final class PostgresFixture implements AutoCloseable {
   }
 
   private final OsUser postgres;
-  private final Settings settings;
+  private final PostgresSetup setup;
   private final Path dir;
   private final int port;
   private final Thread stopOnExit;
@@ -89,9 +86,9 @@ public final class PostgresFixture implements AutoCloseable {
   private boolean failed;
   private boolean closed;
 
-  private PostgresFixture(OsUser postgres, Settings settings, Path dir, int port) {
+  private PostgresFixture(OsUser postgres, PostgresSetup setup, Path dir, int port) {
     this.postgres = postgres;
-    this.settings = settings;
+    this.setup = setup;
     this.dir = dir;
     this.port = port;
     this.stopOnExit = new Thread(this::stopImmediately, "stop PostgreSQL in " + dir);
@@ -102,7 +99,12 @@ public final class PostgresFixture implements AutoCloseable {
    * does not start it. {@link #certDir()} exists, owned by {@code postgres}, and is empty.
    */
   public static PostgresFixture create(Settings settings) {
-    requireNonNull(settings, "settings");
+    return create(PostgresSetup.certificateOnly(settings));
+  }
+
+  /** As {@link #create(Settings)}, for a cluster made as {@code setup} says. */
+  public static PostgresFixture create(PostgresSetup setup) {
+    requireNonNull(setup, "setup");
     OsUser.requireRoot("run PostgreSQL as the postgres OS user");
     if (!Files.isExecutable(BIN.resolve("initdb"))) {
       throw new IllegalStateException(BIN.resolve("initdb") + " is missing (expected: Debian's"
@@ -117,7 +119,7 @@ public final class PostgresFixture implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create a directory for PostgreSQL under /tmp", e);
     }
-    PostgresFixture fixture = new PostgresFixture(postgres, settings, dir, Ports.free());
+    PostgresFixture fixture = new PostgresFixture(postgres, setup, dir, Ports.free());
     try {
       fixture.initialize();
       return fixture;
@@ -137,31 +139,17 @@ public final class PostgresFixture implements AutoCloseable {
         null, INITDB_TIMEOUT);
 
     // Single-user mode reads one statement per line; it prints ERROR and carries on, so look.
-    String bootstrap = String.join("\n",
-        "CREATE ROLE " + settings.role() + " LOGIN PASSWORD '" + settings.rolePassword() + "'",
-        "CREATE DATABASE " + settings.database() + " OWNER " + settings.role(),
-        "");
+    String bootstrap = String.join("\n", setup.bootstrapStatements()) + "\n";
     String output = asPostgres(List.of(bin("postgres"), "--single", "-D", dataDir().toString(),
         "-c", "listen_addresses=", "postgres"), bootstrap, COMMAND_TIMEOUT);
     if (output.contains("ERROR:") || output.contains("FATAL:")) {
-      throw new IllegalStateException("cannot create role " + settings.role() + " and database "
-          + settings.database() + " in single-user mode:\n" + output);
+      throw new IllegalStateException("cannot create role " + setup.role() + " and database "
+          + setup.database() + " in single-user mode:\n" + output);
     }
 
     appendTo(dataDir().resolve("postgresql.conf"), configuration());
-    writeAsPostgres(dataDir().resolve("pg_hba.conf"), String.join("\n",
-        "# Written by dev.rotor.it.pg.PostgresFixture: TLS with a verified client certificate,",
-        "# mapped through pg_ident.conf map 'spiffe', is the only way in. No local socket access,",
-        "# no password method, no plain TCP.",
-        "# TYPE   DATABASE USER ADDRESS      METHOD",
-        "hostssl  all      all  127.0.0.1/32 cert clientcert=verify-full map=spiffe",
-        ""));
-    writeAsPostgres(dataDir().resolve("pg_ident.conf"), String.join("\n",
-        "# Written by dev.rotor.it.pg.PostgresFixture: SPIRE puts an entry's first DNS name into",
-        "# the SVID's CN; PostgreSQL's cert method matches the CN (it cannot match a URI SAN).",
-        "# MAPNAME SYSTEM-USERNAME PG-USERNAME",
-        "spiffe    " + settings.clientCommonName() + "    " + settings.role(),
-        ""));
+    writeAsPostgres(dataDir().resolve("pg_hba.conf"), setup.hbaConf());
+    writeAsPostgres(dataDir().resolve("pg_ident.conf"), setup.identConf());
   }
 
   private String configuration() {
@@ -187,7 +175,7 @@ public final class PostgresFixture implements AutoCloseable {
     return values.entrySet().stream()
         .map(e -> e.getKey() + " = " + e.getValue())
         .collect(Collectors.joining("\n",
-            "\n# --- dev.rotor.it.pg.PostgresFixture (later settings win) ---\n", "\n"));
+            "\n# --- dev.rotor.testkit.postgres.PostgresFixture (later settings win) ---\n", "\n"));
   }
 
   /** The fixture's directory: data, certificates, socket, log. */
@@ -208,17 +196,17 @@ public final class PostgresFixture implements AutoCloseable {
   }
 
   public Path serverCertFile() {
-    return certDir().resolve("server.pem");
+    return certDir().resolve(setup.tlsFiles().cert());
   }
 
   /** PostgreSQL refuses this file unless it is owned by {@code postgres} with mode 0600 or less. */
   public Path serverKeyFile() {
-    return certDir().resolve("server.key");
+    return certDir().resolve(setup.tlsFiles().key());
   }
 
   /** The CAs that client certificates must chain to (SPIRE's trust bundle). */
   public Path serverCaFile() {
-    return certDir().resolve("bundle.pem");
+    return certDir().resolve(setup.tlsFiles().ca());
   }
 
   /** The postmaster's PID file; its first line is the postmaster's PID. */
@@ -234,8 +222,8 @@ public final class PostgresFixture implements AutoCloseable {
     return port;
   }
 
-  public Settings settings() {
-    return settings;
+  public PostgresSetup setup() {
+    return setup;
   }
 
   public OsUser osUser() {
@@ -354,7 +342,7 @@ public final class PostgresFixture implements AutoCloseable {
       removeShutdownHook();
     }
     if (!failed) {
-      deleteRecursively(dir);
+      TempDirs.deleteQuietly(dir);
     }
   }
 
@@ -411,27 +399,5 @@ public final class PostgresFixture implements AutoCloseable {
 
   private static String bin(String name) {
     return BIN.resolve(name).toString();
-  }
-
-  private static void requireSqlName(String value, String what) {
-    if (value == null || !SQL_NAME.matcher(value).matches()) {
-      throw new IllegalArgumentException(what + ": " + value
-          + " (expected: a lower-case SQL identifier, " + SQL_NAME + ")");
-    }
-  }
-
-  private static void deleteRecursively(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      List<Path> all = new ArrayList<>(paths.sorted(Comparator.reverseOrder()).toList());
-      for (Path path : all) {
-        try {
-          Files.deleteIfExists(path);
-        } catch (IOException e) {
-          // Held by an exiting process; /tmp is cleaned eventually.
-        }
-      }
-    } catch (IOException | UncheckedIOException e) {
-      System.err.println("cannot delete " + root + ": " + e);
-    }
   }
 }

@@ -1,8 +1,8 @@
-package dev.rotor.it.pg;
+package dev.rotor.testkit.rotor;
 
 import static org.awaitility.Awaitility.await;
 
-import dev.rotor.it.RotorProcess;
+import dev.rotor.testkit.process.OsUser;
 import dev.rotor.testkit.process.ManagedProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;

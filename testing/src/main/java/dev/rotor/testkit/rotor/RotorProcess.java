@@ -1,7 +1,8 @@
-package dev.rotor.it;
+package dev.rotor.testkit.rotor;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.rotor.testkit.RepoRoot;
 import dev.rotor.testkit.process.ManagedProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -152,18 +153,9 @@ public final class RotorProcess implements AutoCloseable {
     }
   }
 
-  /** The shaded rotor jar built earlier in the same reactor. */
+  /** The shaded rotor jar built earlier in the same reactor (or by deploy/local/run.sh). */
   public static Path jar() {
-    String root = System.getProperty("rotor.repo.root");
-    if (root == null || root.isBlank()) {
-      throw new IllegalStateException("system property rotor.repo.root is not set (expected: the"
-          + " repository root, passed by tests/pom.xml's failsafe configuration)");
-    }
-    Path jar = Path.of(root, "sds-server", "target", "rotor.jar").toAbsolutePath().normalize();
-    if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(jar + " does not exist (expected: the shaded rotor jar,"
-          + " built by `mvn -pl tests -am verify` before the integration tests run)");
-    }
-    return jar;
+    return RepoRoot.built("sds-server/target/rotor.jar",
+        "`mvn -pl tests -am verify` before the integration tests run, or deploy/local/run.sh");
   }
 }

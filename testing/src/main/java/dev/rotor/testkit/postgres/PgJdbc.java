@@ -1,4 +1,4 @@
-package dev.rotor.it.pg;
+package dev.rotor.testkit.postgres;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -21,7 +21,7 @@ public final class PgJdbc {
   private PgJdbc() {}
 
   public static String url(PostgresFixture postgres) {
-    return "jdbc:postgresql://" + HOST + ":" + postgres.port() + "/" + postgres.settings().database();
+    return "jdbc:postgresql://" + HOST + ":" + postgres.port() + "/" + postgres.setup().database();
   }
 
   /**
@@ -55,7 +55,7 @@ public final class PgJdbc {
   /** Connection settings with no TLS settings yet: user, timeouts, application name. */
   public static Properties base(PostgresFixture postgres, String applicationName) {
     Properties properties = new Properties();
-    properties.setProperty("user", postgres.settings().role());
+    properties.setProperty("user", postgres.setup().role());
     properties.setProperty("connectTimeout", CONNECT_TIMEOUT_SECONDS);
     properties.setProperty("loginTimeout", CONNECT_TIMEOUT_SECONDS);
     properties.setProperty("socketTimeout", SOCKET_TIMEOUT_SECONDS);

@@ -1,8 +1,7 @@
-package dev.rotor.it.pg;
+package dev.rotor.testkit.process;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.rotor.testkit.process.ShortCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package dev.rotor.it.envoy;
+package dev.rotor.testkit.rotor;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -14,15 +14,24 @@ import java.util.List;
  * operator reads them: which node got which resources, at which version, carrying which
  * certificate serials, when.
  */
-final class PushLog {
-  /** One {@code "event":"response"} line. */
-  /** @param attestedId node mode: the SPIFFE ID SPIRE attested for the stream's caller ("" otherwise) */
-  record Response(Instant time, String node, String type, String version, List<String> resources, List<String> serials,
-      String attestedId) {}
+public final class PushLog {
+  /**
+   * One {@code "event":"response"} line: the response's {@code version_info}, the resources it
+   * carried with each one's own version, and the serials of the certificates among them.
+   * In node mode, {@code attestedId} is the SPIFFE ID SPIRE attested for the stream's caller ("" otherwise).
+   */
+  public record Response(Instant time, String node, String type, String version, List<String> resources,
+      List<String> versions, List<String> serials, String attestedId) {
+    /** The version of {@code resource} in this response, if it carried it. */
+    public java.util.Optional<String> versionOf(String resource) {
+      int i = resources.indexOf(resource);
+      return i < 0 || i >= versions.size() ? java.util.Optional.empty() : java.util.Optional.of(versions.get(i));
+    }
+  }
 
   private PushLog() {}
 
-  static List<Response> responses(List<String> stdoutLines) {
+  public static List<Response> responses(List<String> stdoutLines) {
     List<Response> out = new ArrayList<>();
     for (String line : stdoutLines) {
       if (!line.contains("\"rotor.push\"") || !line.contains("\"response\"")) {
@@ -38,7 +47,8 @@ final class PushLog {
         continue;
       }
       out.add(new Response(Instant.parse(string(o, "time")), string(o, "node"), string(o, "type"),
-          string(o, "version"), strings(o, "resources"), strings(o, "serials"), string(o, "attested_id")));
+          string(o, "version"), strings(o, "resources"), strings(o, "versions"), strings(o, "serials"),
+          string(o, "attested_id")));
     }
     return out;
   }

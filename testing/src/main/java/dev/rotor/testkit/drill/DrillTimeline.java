@@ -1,4 +1,4 @@
-package dev.rotor.it.pg.drill;
+package dev.rotor.testkit.drill;
 
 import static java.util.Objects.requireNonNull;
 
@@ -235,7 +235,7 @@ public final class DrillTimeline {
     }
   }
 
-  static double seconds(Duration duration) {
+  public static double seconds(Duration duration) {
     return duration.toMillis() / 1000.0;
   }
 

@@ -1,6 +1,6 @@
-package dev.rotor.it.envoy;
+package dev.rotor.testkit.clients;
 
-import dev.rotor.it.envoy.Workload.SvidFiles;
+import dev.rotor.testkit.spire.Workload.SvidFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * and s_client closes the connection on end of input), rather than waiting for the server to
  * close: Envoy waits up to its {@code delayed_close_timeout} (1 s) for the client to close first.
  */
-final class ResumingTlsClient {
+public final class ResumingTlsClient {
   private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(10);
   /**
    * Not anchored at a line start: s_client prints what the server sends right after whatever it
@@ -36,20 +36,33 @@ final class ResumingTlsClient {
    */
   private static final Pattern HTTP_STATUS = Pattern.compile("HTTP/1\\.1 (\\d{3}) ");
   private static final Pattern SESSION = Pattern.compile("(?m)^(New|Reused), TLSv");
+  /** openssl's error line for an alert the peer sent, e.g. "tlsv13 alert certificate required". */
+  private static final Pattern ALERT = Pattern.compile("(?:sslv3|tlsv1[0-3]?) alert ([a-z ]+)");
 
-  /** What one connection did: the answer (status or echoed line), and whether the session was resumed. */
-  record Call(String answer, boolean offeredSession, boolean resumed) {}
+  /**
+   * What one connection did: the answer (status or echoed line), whether the session was
+   * resumed, and the TLS alert openssl reported, if any (e.g. {@code certificate required}).
+   */
+  public record Call(String answer, boolean offeredSession, boolean resumed, Optional<String> alert) {}
 
   private final SvidFiles svid;
   private final Path session;
 
-  ResumingTlsClient(SvidFiles svid, Path session) {
-    this.svid = svid;
+  public ResumingTlsClient(SvidFiles svid, Path session) {
+    this.svid = java.util.Objects.requireNonNull(svid, "svid");
     this.session = session;
   }
 
+  /**
+   * A client that presents no certificate at all (it still verifies the server against {@code
+   * bundle}): what a server that requires client certificates must refuse in the handshake.
+   */
+  public static ResumingTlsClient withoutClientCertificate(Path bundle, Path session) {
+    return new ResumingTlsClient(new SvidFiles(null, null, bundle), session);
+  }
+
   /** {@code GET path} with {@code Connection: close}; the answer is the status code, or "none". */
-  Call httpGet(int port, String path) {
+  public Call httpGet(int port, String path) {
     return connect(port, "GET " + path + " HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n", output -> {
       Matcher status = HTTP_STATUS.matcher(output);
       return status.find() ? Optional.of(status.group(1)) : Optional.empty();
@@ -57,7 +70,7 @@ final class ResumingTlsClient {
   }
 
   /** Sends {@code line}; the answer is the line the server echoed, or "none". */
-  Call echo(int port, String line) {
+  public Call echo(int port, String line) {
     return connect(port, line + "\n",
         output -> output.contains(line + "\n") ? Optional.of(line) : Optional.empty());
   }
@@ -66,7 +79,7 @@ final class ResumingTlsClient {
    * The certificate the server presents on a new connection (s_client prints the leaf as PEM),
    * e.g. to see which SVID a listener uses after a rotation.
    */
-  java.security.cert.X509Certificate serverCertificate(int port) {
+  public java.security.cert.X509Certificate serverCertificate(int port) {
     String begin = "-----BEGIN CERTIFICATE-----";
     String end = "-----END CERTIFICATE-----";
     Call call = connect(port, "", output -> {
@@ -90,9 +103,11 @@ final class ResumingTlsClient {
     boolean offered = hasSession();
     List<String> command = new ArrayList<>(List.of("openssl", "s_client",
         "-connect", "127.0.0.1:" + port,
-        "-cert", svid.chain().toString(), "-key", svid.key().toString(),
         "-CAfile", svid.bundle().toString(), "-verify_return_error",
         "-sess_out", session.toString()));
+    if (svid.chain() != null) {
+      command.addAll(List.of("-cert", svid.chain().toString(), "-key", svid.key().toString()));
+    }
     if (offered) {
       command.addAll(List.of("-sess_in", session.toString()));
     }
@@ -128,7 +143,9 @@ final class ResumingTlsClient {
     if (!resumed.find()) {
       throw new IllegalStateException("openssl s_client printed no session line (New/Reused):\n" + output);
     }
-    return new Call(answer.apply(output.toString()).orElse("none"), offered, resumed.group(1).equals("Reused"));
+    Matcher alert = ALERT.matcher(output);
+    return new Call(answer.apply(output.toString()).orElse("none"), offered, resumed.group(1).equals("Reused"),
+        alert.find() ? Optional.of(alert.group(1).strip()) : Optional.empty());
   }
 
   private static void end(Process process, Thread reader) {

@@ -1,4 +1,4 @@
-package dev.rotor.it.pg;
+package dev.rotor.testkit.postgres;
 
 import java.io.DataOutputStream;
 import java.io.IOException;

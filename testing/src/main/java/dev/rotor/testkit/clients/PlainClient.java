@@ -1,4 +1,4 @@
-package dev.rotor.it.envoy;
+package dev.rotor.testkit.clients;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -14,13 +14,13 @@ import java.util.Optional;
  * connection per call (as an application without a connection pool does), so each call makes
  * Envoy open, and handshake, a new upstream connection.
  */
-final class PlainClient {
+public final class PlainClient {
   private static final int TIMEOUT_MILLIS = 10_000;
 
   private PlainClient() {}
 
   /** The status of {@code GET path} over a new connection, or -1 when the connection closed without one. */
-  static int httpStatus(int port, String path) {
+  public static int httpStatus(int port, String path) {
     try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
       socket.setSoTimeout(TIMEOUT_MILLIS);
       OutputStream out = socket.getOutputStream();
@@ -34,7 +34,7 @@ final class PlainClient {
   }
 
   /** The line echoed back over a new connection, or empty when the connection closed without it. */
-  static Optional<String> echo(int port, String line) {
+  public static Optional<String> echo(int port, String line) {
     try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
       socket.setSoTimeout(TIMEOUT_MILLIS);
       socket.getOutputStream().write((line + "\n").getBytes(StandardCharsets.US_ASCII));

@@ -1,4 +1,4 @@
-package dev.rotor.it.envoy;
+package dev.rotor.testkit.clients;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * An HTTP/1.1 client that keeps one connection for as long as the server lets it (persistent
@@ -21,16 +22,25 @@ import java.util.Locale;
  * with {@code Connection: close} or by closing it while idle; a request the server closed an idle
  * connection under, before any byte of an answer, is sent again on a new connection (the retry an
  * HTTP client makes for an idempotent request). It records how long each connection lived.
+ *
+ * <p>One thread at a time calls {@link #get}; the records are guarded by {@code this}, so another
+ * thread may read them meanwhile.
  */
-final class KeepAliveClient implements AutoCloseable {
+public final class KeepAliveClient implements AutoCloseable {
   private static final int TIMEOUT_MILLIS = 10_000;
 
-  /** One connection's life: when it opened, when the server closed it, and the requests it carried. */
-  record Connection(Instant opened, Instant closed, int requests, boolean closedWithHeader) {
-    Duration age() {
+  /**
+   * One connection's life: when it opened, when the client saw it closed (an upper bound: an idle
+   * close is seen at the next request), and the requests it carried.
+   */
+  public record Connection(Instant opened, Instant closed, int requests, boolean closedWithHeader) {
+    public Duration age() {
       return Duration.between(opened, closed);
     }
   }
+
+  /** One request: when, whether it got 200, what went wrong if not, and whether it was sent twice. */
+  public record Result(Instant started, Instant ended, boolean ok, String failure, boolean retried) {}
 
   private final int port;
   private final List<Connection> closed = new ArrayList<>();
@@ -41,12 +51,22 @@ final class KeepAliveClient implements AutoCloseable {
   private Instant opened;
   private int requests;
 
-  KeepAliveClient(int port) {
+  public KeepAliveClient(int port) {
     this.port = port;
   }
 
   /** {@code GET path} on the current connection (a new one if there is none); records failures. */
-  void get(String path) {
+  public Result get(String path) {
+    Instant started = Instant.now();
+    int failuresBefore = failures().size();
+    int retriesBefore = retries();
+    send(path);
+    List<String> failed = failures();
+    return new Result(started, Instant.now(), failed.size() == failuresBefore,
+        failed.size() == failuresBefore ? "" : failed.get(failed.size() - 1), retries() > retriesBefore);
+  }
+
+  private void send(String path) {
     for (int attempt = 0; attempt < 2; attempt++) {
       String status;
       boolean reused = socket != null;
@@ -62,10 +82,10 @@ final class KeepAliveClient implements AutoCloseable {
         if (reused) {
           // A reset instead of an end of stream: the same idle close, seen from the other side.
           end(false);
-          retries++;
+          retried();
           continue;
         }
-        failures.add(Instant.now() + " " + path + ": " + e);
+        failed(Instant.now() + " " + path + ": " + e);
         end(false);
         return;
       }
@@ -73,45 +93,61 @@ final class KeepAliveClient implements AutoCloseable {
         if (status == null) {
           // Closed while idle, before any byte of an answer: the server's to close; send again.
           end(false);
-          retries++;
+          retried();
           continue;
         }
         requests++;
         boolean close = readHeadersAndBody();
         if (!status.startsWith("HTTP/1.1 200 ")) {
-          failures.add(Instant.now() + " " + path + ": " + status);
+          failed(Instant.now() + " " + path + ": " + status);
         }
         if (close) {
           end(true);
         }
         return;
       } catch (IOException e) {
-        failures.add(Instant.now() + " " + path + ": " + e);
+        failed(Instant.now() + " " + path + ": " + e);
         end(false);
         return;
       }
     }
-    failures.add(Instant.now() + " " + path + ": the server closed two fresh connections without answering");
+    failed(Instant.now() + " " + path + ": the server closed two fresh connections without answering");
   }
 
-  List<Connection> closedConnections() {
+  public synchronized List<Connection> closedConnections() {
     return List.copyOf(closed);
   }
 
-  List<String> failures() {
+  public synchronized List<String> failures() {
     return List.copyOf(failures);
   }
 
   /** Requests sent again because the server had closed the idle connection under them. */
-  int retries() {
+  public synchronized int retries() {
     return retries;
   }
 
+  /** When the connection in use opened, while there is one. */
+  public synchronized Optional<Instant> openSince() {
+    return socket == null ? Optional.empty() : Optional.of(opened);
+  }
+
+  private synchronized void failed(String failure) {
+    failures.add(failure);
+  }
+
+  private synchronized void retried() {
+    retries++;
+  }
+
   private void open() throws IOException {
-    socket = new Socket(InetAddress.getLoopbackAddress(), port);
-    socket.setSoTimeout(TIMEOUT_MILLIS);
-    in = new BufferedInputStream(socket.getInputStream());
-    opened = Instant.now();
+    Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+    s.setSoTimeout(TIMEOUT_MILLIS);
+    in = new BufferedInputStream(s.getInputStream());
+    synchronized (this) {
+      socket = s;
+      opened = Instant.now();
+    }
     requests = 0;
   }
 
@@ -142,7 +178,7 @@ final class KeepAliveClient implements AutoCloseable {
     return line.size() == 0 ? null : line.toString(StandardCharsets.US_ASCII);
   }
 
-  private void end(boolean withHeader) {
+  private synchronized void end(boolean withHeader) {
     if (socket != null) {
       closed.add(new Connection(opened, Instant.now(), requests, withHeader));
       try {
@@ -155,7 +191,7 @@ final class KeepAliveClient implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     if (socket != null) {
       try {
         socket.close();

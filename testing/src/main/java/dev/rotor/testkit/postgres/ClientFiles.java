@@ -1,8 +1,8 @@
-package dev.rotor.it.pg;
+package dev.rotor.testkit.postgres;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.rotor.it.SecretMaterial;
+import dev.rotor.testkit.KeyPairs;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -78,7 +78,7 @@ public record ClientFiles(Path cert, Path key, Path ca) {
           .generateCertificate(new ByteArrayInputStream(certPem));
       PrivateKey privateKey = KeyFactory.getInstance(leaf.getPublicKey().getAlgorithm())
           .generatePrivate(new PKCS8EncodedKeySpec(pkcs8Der));
-      return SecretMaterial.keyMatches(privateKey, leaf);
+      return KeyPairs.matches(privateKey, leaf);
     } catch (GeneralSecurityException e) {
       return false;
     }
